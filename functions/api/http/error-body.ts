@@ -1,0 +1,23 @@
+import { ApiError } from '../../../shared/errors.js';
+import type { Service } from './types.js';
+
+/** The error body each service's clients parse. */
+export function errorBody(service: Service, err: ApiError): unknown {
+  switch (service) {
+    case 'identity':
+      return { error: { code: err.status, message: err.message, title: err.title } };
+    case 'network':
+      return { NeutronError: { type: err.name, message: err.message, detail: '' } };
+    case 'image':
+      // glanceclient and openstacksdk show `message` of a JSON error body.
+      return { code: err.status, title: err.title, message: err.message };
+    default:
+      return { [err.fault]: { code: err.status, message: err.message } };
+  }
+}
+
+export const internalError = (service: Service) =>
+  errorBody(
+    service,
+    new ApiError(500, 'computeFault', 'Internal Server Error', 'Unexpected API Error. Please report this at the novaless issue tracker and attach the request id.'),
+  );

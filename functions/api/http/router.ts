@@ -1,0 +1,52 @@
+import { MethodNotAllowed, NotFound } from '../../../shared/errors.js';
+import type { Route } from './types.js';
+
+interface Compiled {
+  route: Route;
+  pattern: RegExp;
+  names: string[];
+}
+
+/** Matches a method and path against route templates such as `/compute/v2.1/servers/{server_id}`. */
+export class Router {
+  private readonly compiled: Compiled[];
+
+  constructor(routes: Route[]) {
+    this.compiled = routes.map((route) => {
+      const names: string[] = [];
+      const source = route.path
+        .replace(/\/+$/, '')
+        .split('/')
+        .map((part) => {
+          const m = /^\{(\w+)\}$/.exec(part);
+          if (!m) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          names.push(m[1]);
+          return '([^/]+)';
+        })
+        .join('/');
+      return { route, names, pattern: new RegExp(`^${source}/?$`) };
+    });
+  }
+
+  match(method: string, path: string): { route: Route; params: Record<string, string> } {
+    let pathMatched = false;
+    for (const c of this.compiled) {
+      const m = c.pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) continue;
+      const params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
+      return { route: c.route, params };
+    }
+    if (pathMatched) throw new MethodNotAllowed();
+    throw new NotFound('The resource could not be found.');
+  }
+
+  /** The service a path belongs to, for formatting errors before a route is found. */
+  static serviceOf(path: string): Route['service'] {
+    if (path.startsWith('/identity')) return 'identity';
+    if (path.startsWith('/image')) return 'image';
+    if (path.startsWith('/networking')) return 'network';
+    return 'compute';
+  }
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * Runtime settings of the control-plane functions, from the environment that the CDK stack
+ * (or the local runtime) sets. Validated once, at first use.
+ */
+const ConfigSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  SCHEDULER_QUEUE_URL: z.string().url(),
+  CONDUCTOR_QUEUE_URL: z.string().url(),
+  IMAGE_BUCKET: z.string().min(1),
+  /** Base URL the catalog advertises, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod */
+  PUBLIC_ENDPOINT: z.string().url().optional(),
+  /** Token signing key: a file locally, or the name of an SSM SecureString parameter in AWS. */
+  TOKEN_KEY_FILE: z.string().optional(),
+  TOKEN_KEY_PARAMETER: z.string().optional(),
+  REGION_NAME: z.string().default('RegionOne'),
+  DEFAULT_AVAILABILITY_ZONE: z.string().default('nova'),
+  /** Seconds without a heartbeat before a compute service is reported down (Nova: service_down_time). */
+  SERVICE_DOWN_TIME: z.coerce.number().int().positive().default(60),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  cached ??= ConfigSchema.parse(process.env);
+  return cached;
+}
+
+/** For tests and the local runtime, which set the environment after import. */
+export function resetConfig(): void {
+  cached = undefined;
+}

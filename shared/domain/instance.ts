@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { VmState, TaskState } from './instance-states.js';
+
+export const FlavorSnapshotSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  vcpus: z.number().int(),
+  ram: z.number().int(),
+  disk: z.number().int(),
+  ephemeral: z.number().int().default(0),
+  swap: z.number().int().default(0),
+  extra_specs: z.record(z.string(), z.string()).default({}),
+});
+export type FlavorSnapshot = z.infer<typeof FlavorSnapshotSchema>;
+
+export const FaultSchema = z.object({
+  code: z.number().int(),
+  message: z.string(),
+  details: z.string().optional(),
+  created: z.string(),
+});
+export type Fault = z.infer<typeof FaultSchema>;
+
+export const AddressSchema = z.object({
+  addr: z.string(),
+  version: z.union([z.literal(4), z.literal(6)]),
+  type: z.enum(['fixed', 'floating']).default('fixed'),
+  mac_addr: z.string(),
+});
+
+/** An instance as stored (the table item without its keys). */
+export const InstanceSchema = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  hostname: z.string(),
+  project_id: z.string(),
+  user_id: z.string(),
+  image_ref: z.string(),
+  flavor: FlavorSnapshotSchema,
+  key_name: z.string().nullable().default(null),
+  key_data: z.string().nullable().default(null),
+  metadata: z.record(z.string(), z.string()).default({}),
+  user_data: z.string().nullable().default(null),
+  config_drive: z.boolean().default(false),
+  availability_zone: z.string().nullable().default(null),
+  /** What the user asked for in `networks`: 'auto', 'none', or network ids. */
+  requested_networks: z.union([z.literal('auto'), z.literal('none'), z.array(z.string())]).default('auto'),
+  addresses: z.record(z.string(), z.array(AddressSchema)).default({}),
+  vm_state: z.enum(Object.values(VmState) as [VmState, ...VmState[]]),
+  task_state: z.enum(Object.values(TaskState) as [TaskState, ...TaskState[]]).nullable(),
+  power_state: z.number().int().default(0),
+  host: z.string().nullable().default(null),
+  /** The host whose resources this instance holds a claim on (released exactly once). */
+  claimed_host: z.string().nullable().default(null),
+  launch_index: z.number().int().default(0),
+  reservation_id: z.string(),
+  locked: z.boolean().default(false),
+  fault: FaultSchema.nullable().default(null),
+  /** Hosts that failed to spawn it, so a reschedule goes elsewhere. */
+  attempted_hosts: z.array(z.string()).default([]),
+  /** When the current task must be done by (ISO time); null while no task runs. */
+  task_deadline: z.string().nullable().default(null),
+  version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  launched_at: z.string().nullable().default(null),
+});
+export type Instance = z.infer<typeof InstanceSchema>;

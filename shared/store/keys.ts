@@ -1,0 +1,39 @@
+/**
+ * Key layout of the single table. Every item has `pk`, `sk` and `type`.
+ *
+ * | item              | pk                   | sk                 | gsi1 (pk / sk)                      | gsi2 (pk / sk)           | gsi3 (pk / sk)          |
+ * |-------------------|----------------------|--------------------|-------------------------------------|--------------------------|-------------------------|
+ * | instance          | INSTANCE#<id>        | INSTANCE           | PROJECT#<pid>#INSTANCES / <created>#<id> | TYPE#INSTANCE / <created>#<id> | DEADLINE / <iso deadline>#<id> (only while a task runs) |
+ * | host (compute)    | HOST#<name>          | HOST               |                                     | TYPE#HOST / <name>       |                         |
+ * | flavor            | FLAVOR#<id>          | FLAVOR             |                                     | TYPE#FLAVOR / <id>       |                         |
+ * | flavor access     | FLAVOR#<id>          | ACCESS#<project>   |                                     |                          |                         |
+ * | image             | IMAGE#<id>           | IMAGE              |                                     | TYPE#IMAGE / <created>#<id> |                      |
+ * | keypair           | USER#<uid>           | KEYPAIR#<name>     |                                     |                          |                         |
+ * | project           | PROJECT#<id>         | PROJECT            | PROJECTNAME#<domain>#<name> / PROJECT | TYPE#PROJECT / <name>  |                         |
+ * | user              | USER#<id>            | USER               | USERNAME#<domain>#<name> / USER     | TYPE#USER / <name>       |                         |
+ * | role              | ROLE#<id>            | ROLE               | ROLENAME#<name> / ROLE              | TYPE#ROLE / <name>       |                         |
+ * | role assignment   | PROJECT#<pid>        | ASSIGNMENT#<uid>#<role id> | USER#<uid>#ASSIGNMENTS / <pid>#<role id> | TYPE#ASSIGNMENT / <pid>#<uid>#<role id> |  |
+ * | quota usage       | PROJECT#<pid>        | QUOTA_USAGE        |                                     |                          |                         |
+ * | token revocation  | REVOKED#<token id>   | REVOKED            |                                     | TYPE#REVOCATION / <iso>  |                         |
+ */
+export const keys = {
+  instance: (id: string) => ({ pk: `INSTANCE#${id}`, sk: 'INSTANCE' }),
+  host: (name: string) => ({ pk: `HOST#${name}`, sk: 'HOST' }),
+  flavor: (id: string) => ({ pk: `FLAVOR#${id}`, sk: 'FLAVOR' }),
+  flavorAccess: (flavorId: string, projectId: string) => ({ pk: `FLAVOR#${flavorId}`, sk: `ACCESS#${projectId}` }),
+  image: (id: string) => ({ pk: `IMAGE#${id}`, sk: 'IMAGE' }),
+  keypair: (userId: string, name: string) => ({ pk: `USER#${userId}`, sk: `KEYPAIR#${name}` }),
+  project: (id: string) => ({ pk: `PROJECT#${id}`, sk: 'PROJECT' }),
+  user: (id: string) => ({ pk: `USER#${id}`, sk: 'USER' }),
+  role: (id: string) => ({ pk: `ROLE#${id}`, sk: 'ROLE' }),
+  assignment: (projectId: string, userId: string, roleId: string) => ({
+    pk: `PROJECT#${projectId}`,
+    sk: `ASSIGNMENT#${userId}#${roleId}`,
+  }),
+  quotaUsage: (projectId: string) => ({ pk: `PROJECT#${projectId}`, sk: 'QUOTA_USAGE' }),
+  revocation: (tokenId: string) => ({ pk: `REVOKED#${tokenId}`, sk: 'REVOKED' }),
+} as const;
+
+export const byType = (type: string) => `TYPE#${type}`;
+export const projectInstances = (projectId: string) => `PROJECT#${projectId}#INSTANCES`;
+export const DEADLINE_PARTITION = 'DEADLINE';
