@@ -60,3 +60,35 @@ export const localImageBucket = `${PREFIX}-images`;
 export const tokenKeyParameter = `/${PREFIX}/token-signing-key`;
 
 export const sweeper = { intervalSeconds: 30 };
+
+/** The admin password the bootstrap function sets on first deploy: an SSM SecureString in AWS. */
+export const adminPasswordParameter = `/${PREFIX}/admin-password`;
+
+/** Image bytes live under this prefix of the image bucket; host agents may read only there. */
+export const imageObjectPrefix = 'images/';
+
+/**
+ * The principal tag that names a host agent's host (the part of its queue name after
+ * `hostQueue.namePrefix`): the host-agent IAM policy lets a principal read only that queue.
+ */
+export const hostPrincipalTag = `${PREFIX}-host`;
+
+export interface FunctionSettings {
+  memoryMb: number;
+  timeoutSeconds: number;
+}
+
+/**
+ * Memory and timeout of each control-plane function. An SQS-triggered function's timeout is at
+ * most a sixth of its queue's visibility timeout (AWS's advice for event source mappings), so a
+ * batch still being worked on is not handed to a second invocation.
+ */
+export const functionSettings = {
+  /** API Gateway (REST) gives up on an integration after 29 s. */
+  api: { memoryMb: 1024, timeoutSeconds: 29 },
+  scheduler: { memoryMb: 512, timeoutSeconds: 10 },
+  conductor: { memoryMb: 512, timeoutSeconds: 10 },
+  /** Below the one-minute AWS schedule, so runs do not pile up. */
+  sweeper: { memoryMb: 512, timeoutSeconds: 50 },
+  bootstrap: { memoryMb: 512, timeoutSeconds: 120 },
+} as const satisfies Record<string, FunctionSettings>;

@@ -1,4 +1,31 @@
 import type { Route } from '../http/types.js';
+import { availabilityZoneRoutes } from './availability-zones.js';
+import { flavorAccessRoutes } from './flavor-access.js';
+import { flavorExtraSpecsRoutes } from './flavor-extra-specs.js';
+import { flavorManageRoutes } from './flavor-manage.js';
+import { flavorRoutes } from './flavors.js';
+import { hypervisorRoutes } from './hypervisors.js';
+import { keypairRoutes } from './keypairs.js';
+import { limitRoutes } from './limits.js';
+import { serverIpsRoutes } from './server-ips.js';
+import { serverMetadataRoutes } from './server-metadata.js';
+import { serverRoutes } from './servers.js';
+import { serviceRoutes } from './services.js';
+import { versionRoutes } from './versions.js';
 
 /** The compute service's routes, one module per API resource. */
-export const computeRoutes: Route[] = [];
+export const computeRoutes: Route[] = [
+  ...versionRoutes,
+  ...serverRoutes,
+  ...serverMetadataRoutes,
+  ...serverIpsRoutes,
+  ...flavorRoutes,
+  ...flavorManageRoutes,
+  ...flavorExtraSpecsRoutes,
+  ...flavorAccessRoutes,
+  ...keypairRoutes,
+  ...limitRoutes,
+  ...availabilityZoneRoutes,
+  ...serviceRoutes,
+  ...hypervisorRoutes,
+];

@@ -1,4 +1,9 @@
 import type { Route } from '../http/types.js';
+import { networkResourceRoutes } from './networks.js';
+import { networkVersionRoutes } from './versions.js';
 
-/** The network service's routes, one module per API resource. */
-export const networkRoutes: Route[] = [];
+/**
+ * The network service's routes: only what the openstack CLI calls around servers (version
+ * discovery and looking a network up by name or id). One shared network; see shared-network.ts.
+ */
+export const networkRoutes: Route[] = [...networkVersionRoutes, ...networkResourceRoutes];

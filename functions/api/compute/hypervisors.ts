@@ -1,0 +1,115 @@
+import type { Host } from '../../../shared/domain/host.js';
+import { ApiError, NotFound } from '../../../shared/errors.js';
+import { listHosts } from '../../../shared/store/hosts.js';
+import { json } from '../http/body.js';
+import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
+import { hostState, legacyId } from './compute-hosts.js';
+import { authorizeAdmin } from './policy.js';
+
+/** Hypervisors (compute nodes): one per registered host, in the 2.1 shape. */
+const BASE = '/compute/v2.1/os-hypervisors';
+
+export function hypervisorSummary(host: Host, now = Date.now()) {
+  return { id: legacyId(host.id), hypervisor_hostname: host.host, state: hostState(host, now), status: host.status };
+}
+
+export function hypervisorDetail(host: Host, now = Date.now()) {
+  const freeDisk = host.disk_gb - host.used_disk_gb;
+  return {
+    ...hypervisorSummary(host, now),
+    vcpus: host.vcpus,
+    memory_mb: host.memory_mb,
+    local_gb: host.disk_gb,
+    vcpus_used: host.used_vcpus,
+    memory_mb_used: host.used_memory_mb,
+    local_gb_used: host.used_disk_gb,
+    free_ram_mb: host.memory_mb - host.used_memory_mb,
+    free_disk_gb: freeDisk,
+    // Nova's libvirt driver measures this on the host; the agents do not report it, so it is the free disk.
+    disk_available_least: freeDisk,
+    current_workload: 0,
+    running_vms: host.running_vms,
+    hypervisor_type: host.hypervisor_type,
+    hypervisor_version: host.hypervisor_version,
+    host_ip: host.host_ip,
+    // The agents do not report CPU model or topology (a JSON string before 2.28).
+    cpu_info: '{}',
+    service: { host: host.host, id: legacyId(host.service_id), disabled_reason: host.disabled_reason },
+  };
+}
+
+/** Totals over the hosts whose compute service is enabled, as Nova's compute_node_statistics. */
+export function hypervisorStatistics(hosts: Host[]) {
+  const enabled = hosts.filter((h) => h.status === 'enabled');
+  const sum = (f: (h: Host) => number) => enabled.reduce((total, h) => total + f(h), 0);
+  return {
+    count: enabled.length,
+    vcpus: sum((h) => h.vcpus),
+    memory_mb: sum((h) => h.memory_mb),
+    local_gb: sum((h) => h.disk_gb),
+    vcpus_used: sum((h) => h.used_vcpus),
+    memory_mb_used: sum((h) => h.used_memory_mb),
+    local_gb_used: sum((h) => h.used_disk_gb),
+    free_ram_mb: sum((h) => h.memory_mb - h.used_memory_mb),
+    free_disk_gb: sum((h) => h.disk_gb - h.used_disk_gb),
+    current_workload: 0,
+    running_vms: sum((h) => h.running_vms),
+    disk_available_least: sum((h) => h.disk_gb - h.used_disk_gb),
+  };
+}
+
+const byName = (a: Host, b: Host) => a.host.localeCompare(b.host);
+
+async function findHypervisor(id: string): Promise<Host> {
+  const host = (await listHosts()).find((h) => h.id === id);
+  if (!host) throw new NotFound(`Hypervisor with ID ${id} could not be found.`);
+  return host;
+}
+
+async function list(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-hypervisors:list');
+  const now = Date.now();
+  return json(200, { hypervisors: (await listHosts()).sort(byName).map((h) => hypervisorSummary(h, now)) });
+}
+
+async function detail(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-hypervisors:list-detail');
+  const now = Date.now();
+  return json(200, { hypervisors: (await listHosts()).sort(byName).map((h) => hypervisorDetail(h, now)) });
+}
+
+async function show(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-hypervisors:show');
+  return json(200, { hypervisor: hypervisorDetail(await findHypervisor(req.params.hypervisor_id)) });
+}
+
+async function statistics(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-hypervisors:statistics');
+  return json(200, { hypervisor_statistics: hypervisorStatistics(await listHosts()) });
+}
+
+/** Hypervisors whose hostname contains the pattern (Nova: SQL LIKE %pattern%). */
+async function search(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-hypervisors:search');
+  const pattern = req.params.hypervisor_hostname_pattern;
+  const now = Date.now();
+  const found = (await listHosts()).filter((h) => h.host.includes(pattern)).sort(byName);
+  if (found.length === 0) throw new NotFound(`No hypervisor matching '${pattern}' could be found.`);
+  return json(200, { hypervisors: found.map((h) => hypervisorSummary(h, now)) });
+}
+
+/** The agents do not report uptime: Nova answers 501 for a driver without it (and the CLI expects that). */
+async function uptime(req: ApiRequest): Promise<ApiResponse> {
+  authorizeAdmin(req, 'os_compute_api:os-hypervisors:uptime');
+  await findHypervisor(req.params.hypervisor_id);
+  throw new ApiError(501, 'notImplemented', 'Not Implemented', 'Virt driver does not implement uptime function.');
+}
+
+export const hypervisorRoutes: Route[] = [
+  { method: 'GET', path: BASE, service: 'compute', handler: list },
+  { method: 'GET', path: `${BASE}/detail`, service: 'compute', handler: detail },
+  { method: 'GET', path: `${BASE}/statistics`, service: 'compute', handler: statistics },
+  { method: 'GET', path: `${BASE}/{hypervisor_hostname_pattern}/search`, service: 'compute', handler: search },
+  { method: 'GET', path: `${BASE}/{hypervisor_id}/uptime`, service: 'compute', handler: uptime },
+  { method: 'GET', path: `${BASE}/{hypervisor_id}`, service: 'compute', handler: show },
+];

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { config } from '../../../shared/config.js';
+import type { Instance } from '../../../shared/domain/instance.js';
+import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
+import { QUOTA_DEFAULTS } from '../../../shared/domain/quota.js';
+import { BadRequest, QuotaExceeded } from '../../../shared/errors.js';
+import { SchedulerMessageSchema } from '../../../shared/messages/scheduler.js';
+import { sendMessage } from '../../../shared/messages/send.js';
+import { flavorVisibleTo, getFlavor } from '../../../shared/store/flavors.js';
+import { listHosts } from '../../../shared/store/hosts.js';
+import { allocateAddresses } from '../../../shared/store/ipam.js';
+import { createInstances, deadlineFor, QuotaExceededError } from '../../../shared/store/instances.js';
+import { getKeypair } from '../../../shared/store/keypairs.js';
+import { json, parseBody } from '../http/body.js';
+import type { ApiRequest, ApiResponse } from '../http/types.js';
+import { getImage, imageVisibleTo } from '../image/image-store.js';
+import { SHARED_NETWORK_ID, SHARED_NETWORK_NAME, SHARED_SUBNET_CIDR } from '../network/shared-network.js';
+import { resourceLinks } from './links.js';
+
+const uuid = z.string().uuid();
+const MetadataSchema = z
+  .record(z.string().min(1).max(255), z.string().max(255))
+  .refine((m) => Object.keys(m).length <= QUOTA_DEFAULTS.metadata_items, 'too many metadata items');
+
+/** Name of a server (Nova 2.1: 1–255 characters, no leading or trailing whitespace). */
+export const ServerName = z.string().min(1).max(255).regex(/^\S(.*\S)?$/s, 'must not start or end with whitespace');
+
+/** The body of `POST /servers` at microversion 2.1 (Nova rejects unknown fields). */
+const CreateServerSchema = z.strictObject({
+  server: z.strictObject({
+    name: ServerName,
+    imageRef: z.string().min(1),
+    flavorRef: z.union([z.string().min(1), z.number().int().positive()]).transform(String),
+    key_name: z.string().min(1).max(255).optional(),
+    metadata: MetadataSchema.optional(),
+    user_data: z.string().max(65535).base64().optional(),
+    availability_zone: z.string().min(1).max(255).optional(),
+    networks: z.union([z.enum(['auto', 'none']), z.array(z.strictObject({ uuid: uuid.optional(), fixed_ip: z.string().optional(), port: uuid.optional() }))]).optional(),
+    min_count: z.coerce.number().int().min(1).optional(),
+    max_count: z.coerce.number().int().min(1).optional(),
+    return_reservation_id: z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])]).optional(),
+    config_drive: z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false', ''])]).optional(),
+    security_groups: z.array(z.object({ name: z.string() })).optional(),
+    adminPass: z.string().optional(),
+    accessIPv4: z.string().optional(),
+    accessIPv6: z.string().optional(),
+    'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
+  }),
+  'OS-SCH-HNT:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
+  'os:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
+});
+
+type ServerRequest = z.infer<typeof CreateServerSchema>['server'];
+
+const truthy = (v: boolean | string | undefined) => v === true || v === 'True' || v === 'true';
+const lastPathSegment = (ref: string) => ref.replace(/\/+$/, '').split('/').pop() ?? ref;
+
+/** Nova's hostname from a display name: lower-case letters, digits and dashes, at most 63. */
+export function hostnameOf(name: string): string {
+  const h = name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 63);
+  return h || 'server';
+}
+
+/**
+ * `POST /servers`: validate everything that can be validated here, write the instances and
+ * their quota in one transaction (nothing is left behind on failure), then queue one build
+ * request per instance for the scheduler. 202 with the first server, or the reservation id.
+ */
+export async function createServer(req: ApiRequest): Promise<ApiResponse> {
+  const { server } = parseBody(req, CreateServerSchema);
+  const minCount = server.min_count ?? 1;
+  const maxCount = server.max_count ?? minCount;
+  if (minCount > maxCount) throw new BadRequest('min_count must be <= max_count');
+
+  const flavor = await getFlavor(lastPathSegment(server.flavorRef));
+  if (!flavor || flavor.disabled || !(await flavorVisibleTo(flavor, req.auth))) {
+    throw new BadRequest(`Flavor ${server.flavorRef} could not be found.`);
+  }
+  const imageId = lastPathSegment(server.imageRef);
+  const image = uuid.safeParse(imageId).success ? await getImage(imageId) : undefined;
+  if (!image || !imageVisibleTo(image, req.auth)) throw new BadRequest(`Image ${server.imageRef} could not be found.`);
+  if (image.status !== 'active') throw new BadRequest(`Image ${image.id} is not active.`);
+  const imageMinDisk = Math.max(image.min_disk ?? 0, Math.ceil((image.size ?? 0) / 1024 ** 3));
+  if (flavor.disk > 0 && flavor.disk < imageMinDisk) {
+    throw new BadRequest(`Flavor's disk is too small for requested image. Flavor disk is ${flavor.disk} GB, minimum is ${imageMinDisk} GB.`);
+  }
+  if ((image.min_ram ?? 0) > flavor.ram) throw new BadRequest("Flavor's memory is too small for requested image.");
+
+  const keypair = server.key_name ? await getKeypair(req.auth.user_id, server.key_name) : undefined;
+  if (server.key_name && !keypair) throw new BadRequest('Invalid key_name provided.');
+  if (server.availability_zone) await checkZone(server.availability_zone);
+  const networks = requestedNetworks(server);
+
+  const count = maxCount;
+  const reservationId = `r-${randomUUID().slice(0, 8)}`;
+  const now = new Date().toISOString();
+  const addresses = networks === 'none' ? [] : await allocateAddresses(SHARED_NETWORK_ID, SHARED_SUBNET_CIDR, count);
+  const instances: Instance[] = Array.from({ length: count }, (_, k): Instance => {
+    const address = addresses[k];
+    const name = count > 1 ? `${server.name}-${k + 1}` : server.name;
+    return {
+      id: randomUUID(),
+      name,
+      hostname: hostnameOf(name),
+      project_id: req.auth.project_id,
+      user_id: req.auth.user_id,
+      image_ref: image.id,
+      flavor: { id: flavor.id, name: flavor.name, vcpus: flavor.vcpus, ram: flavor.ram, disk: flavor.disk, ephemeral: flavor.ephemeral, swap: flavor.swap, extra_specs: flavor.extra_specs },
+      key_name: keypair?.name ?? null,
+      key_data: keypair?.public_key ?? null,
+      metadata: server.metadata ?? {},
+      user_data: server.user_data ?? null,
+      config_drive: truthy(server.config_drive),
+      availability_zone: server.availability_zone ?? null,
+      requested_networks: networks,
+      addresses: address ? { [SHARED_NETWORK_NAME]: [{ addr: address.addr, version: 4, type: 'fixed', mac_addr: address.mac_addr }] } : {},
+      vm_state: VmState.BUILDING,
+      task_state: TaskState.SCHEDULING,
+      power_state: 0,
+      host: null,
+      claimed_host: null,
+      launch_index: k,
+      reservation_id: reservationId,
+      locked: false,
+      fault: null,
+      attempted_hosts: [],
+      task_deadline: deadlineFor(TaskState.SCHEDULING),
+      version: 1,
+      created_at: now,
+      updated_at: now,
+      launched_at: null,
+    };
+  });
+
+  try {
+    await createInstances(instances);
+  } catch (err) {
+    if (err instanceof QuotaExceededError) throw new QuotaExceeded(err.message);
+    throw err;
+  }
+  await Promise.all(
+    instances.map((i) =>
+      sendMessage(config().SCHEDULER_QUEUE_URL, SchedulerMessageSchema, { type: 'build', request_id: req.requestId, instance_id: i.id }),
+    ),
+  );
+
+  if (truthy(server.return_reservation_id)) return json(202, { reservation_id: reservationId });
+  const first = instances[0];
+  return json(202, {
+    server: {
+      id: first.id,
+      links: resourceLinks(req, 'servers', first.id),
+      'OS-DCF:diskConfig': 'MANUAL',
+      security_groups: [{ name: 'default' }],
+      adminPass: server.adminPass ?? randomUUID().replace(/-/g, '').slice(0, 12),
+    },
+  });
+}
+
+function requestedNetworks(server: ServerRequest): Instance['requested_networks'] {
+  const n = server.networks;
+  if (n === undefined || n === 'auto') return 'auto';
+  if (n === 'none') return 'none';
+  if (n.length === 0) return 'none';
+  for (const entry of n) {
+    if (entry.port) throw new BadRequest('Ports are not supported: this cloud has one shared network; pass its uuid.');
+    if (!entry.uuid) throw new BadRequest('Bad networks format: network uuid is not in proper format or missing.');
+    if (entry.uuid !== SHARED_NETWORK_ID) throw new BadRequest(`Network ${entry.uuid} could not be found.`);
+    if (entry.fixed_ip) throw new BadRequest('Fixed IPs are not supported yet.');
+  }
+  return n.map((e) => e.uuid!);
+}
+
+async function checkZone(zone: string): Promise<void> {
+  const zones = new Set((await listHosts()).map((h) => h.availability_zone));
+  if (!zones.has(zone)) throw new BadRequest(`The requested availability zone is not available`);
+}

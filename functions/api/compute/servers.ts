@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import type { Instance } from '../../../shared/domain/instance.js';
+import { TaskState, statusOf } from '../../../shared/domain/instance-states.js';
+import { BadRequest, Conflict, Forbidden } from '../../../shared/errors.js';
+import { sendDestroy } from '../../../shared/messages/host-commands.js';
+import { deadlineFor, getInstance, listAllInstances, listProjectInstances, removeInstance, updateInstance } from '../../../shared/store/instances.js';
+import { json, parseBody } from '../http/body.js';
+import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
+import { isAdmin } from '../identity/token-context.js';
+import { nextLinks, pageOf } from './links.js';
+import { createServer, ServerName } from './server-create.js';
+import { checkNotLocked, loadInstance, modifyInstance } from './server-access.js';
+import { serverDetail, serverSummary } from './views/server-view.js';
+
+const BASE = '/compute/v2.1/servers';
+
+/** Sort keys Nova accepts for servers (a subset: those this record has). */
+const SORT_KEYS: Record<string, (i: Instance) => string> = {
+  created_at: (i) => i.created_at,
+  updated_at: (i) => i.updated_at,
+  display_name: (i) => i.name,
+  uuid: (i) => i.id,
+  vm_state: (i) => i.vm_state,
+  task_state: (i) => i.task_state ?? '',
+  host: (i) => i.host ?? '',
+  launched_at: (i) => i.launched_at ?? '',
+};
+
+/** The servers a list request selects, sorted and paged as Nova does. */
+async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; links?: unknown }> {
+  const q = req.query;
+  const allTenants = q.has('all_tenants') && !['0', 'false', 'False'].includes(q.get('all_tenants') ?? '');
+  if (allTenants && !isAdmin(req.auth)) throw new Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.");
+  const projectFilter = isAdmin(req.auth) ? (q.get('project_id') ?? q.get('tenant_id')) : null;
+  let servers = allTenants || projectFilter ? await listAllInstances() : await listProjectInstances(req.auth.project_id);
+  if (projectFilter) servers = servers.filter((i) => i.project_id === projectFilter);
+
+  const name = q.get('name');
+  if (name) {
+    let re: RegExp;
+    try {
+      re = new RegExp(name);
+    } catch {
+      throw new BadRequest(`Invalid regular expression for name: ${name}`);
+    }
+    servers = servers.filter((i) => re.test(i.name));
+  }
+  const status = q.get('status');
+  if (status) servers = servers.filter((i) => statusOf(i.vm_state, i.task_state) === status.toUpperCase());
+  const image = q.get('image');
+  if (image) servers = servers.filter((i) => i.image_ref === image.split('/').pop());
+  const flavor = q.get('flavor');
+  if (flavor) servers = servers.filter((i) => i.flavor.id === flavor.split('/').pop());
+  const reservation = q.get('reservation_id');
+  if (reservation) servers = servers.filter((i) => i.reservation_id === reservation);
+  const host = q.get('host');
+  if (host && isAdmin(req.auth)) servers = servers.filter((i) => i.host === host);
+  const since = q.get('changes-since');
+  if (since) {
+    const t = Date.parse(since);
+    if (Number.isNaN(t)) throw new BadRequest('Invalid filter field: changes-since.');
+    servers = servers.filter((i) => Date.parse(i.updated_at) >= t);
+  }
+
+  const sortKey = q.get('sort_key') ?? 'created_at';
+  const sortDir = q.get('sort_dir') ?? 'desc';
+  const keyOf = SORT_KEYS[sortKey];
+  if (!keyOf) throw new BadRequest(`Invalid sort_key ${sortKey}`);
+  if (sortDir !== 'asc' && sortDir !== 'desc') throw new BadRequest(`Invalid sort_dir ${sortDir}`);
+  const sign = sortDir === 'asc' ? 1 : -1;
+  servers.sort((a, b) => sign * (keyOf(a).localeCompare(keyOf(b)) || a.id.localeCompare(b.id)));
+
+  const page = pageOf(q);
+  if (page.marker) {
+    const at = servers.findIndex((i) => i.id === page.marker);
+    if (at < 0) throw new BadRequest(`marker [${page.marker}] not found`);
+    servers = servers.slice(at + 1);
+  }
+  servers = servers.slice(0, page.limit);
+  return { servers, links: nextLinks(req, 'servers', page, servers.map((i) => i.id)) };
+}
+
+async function listServers(req: ApiRequest): Promise<ApiResponse> {
+  const { servers, links } = await selectServers(req);
+  return json(200, { servers: servers.map((i) => serverSummary(req, i)), ...(links ? { servers_links: links } : {}) });
+}
+
+async function listServersDetail(req: ApiRequest): Promise<ApiResponse> {
+  const { servers, links } = await selectServers(req);
+  return json(200, { servers: servers.map((i) => serverDetail(req, i)), ...(links ? { servers_links: links } : {}) });
+}
+
+async function showServer(req: ApiRequest): Promise<ApiResponse> {
+  return json(200, { server: serverDetail(req, await loadInstance(req)) });
+}
+
+const UpdateServerSchema = z.strictObject({
+  server: z.strictObject({
+    name: ServerName.optional(),
+    accessIPv4: z.string().optional(),
+    accessIPv6: z.string().optional(),
+    'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
+  }),
+});
+
+async function updateServer(req: ApiRequest): Promise<ApiResponse> {
+  const { server } = parseBody(req, UpdateServerSchema);
+  const updated = await modifyInstance(req, () => (server.name ? { name: server.name } : {}));
+  return json(200, { server: serverDetail(req, updated) });
+}
+
+/**
+ * `DELETE /servers/{id}`: an instance that holds no host claim is removed here (its quota
+ * released in the same transaction); otherwise it goes to task_state `deleting` and its host is
+ * told to destroy the guest — the conductor removes it when the host confirms, the sweeper when
+ * the host is gone.
+ */
+async function deleteServer(req: ApiRequest): Promise<ApiResponse> {
+  let instance: Instance | undefined = await loadInstance(req);
+  checkNotLocked(req, instance);
+  for (let attempt = 0; attempt < 5 && instance; attempt++) {
+    if (instance.task_state === TaskState.DELETING) return { status: 204 };
+    if (!instance.claimed_host) {
+      if (await removeInstance(instance)) return { status: 204 };
+    } else {
+      const deleting = await updateInstance(instance, { task_state: TaskState.DELETING, task_deadline: deadlineFor(TaskState.DELETING) });
+      if (deleting) {
+        await sendDestroy(deleting.claimed_host!, deleting.id, req.requestId);
+        return { status: 204 };
+      }
+    }
+    instance = await getInstance(instance.id);
+  }
+  if (!instance) return { status: 204 };
+  throw new Conflict('The server was changed by another request at the same time; try again.');
+}
+
+export const serverRoutes: Route[] = [
+  { method: 'GET', path: BASE, service: 'compute', handler: listServers },
+  { method: 'POST', path: BASE, service: 'compute', handler: createServer },
+  { method: 'GET', path: `${BASE}/detail`, service: 'compute', handler: listServersDetail },
+  { method: 'GET', path: `${BASE}/{server_id}`, service: 'compute', handler: showServer },
+  { method: 'PUT', path: `${BASE}/{server_id}`, service: 'compute', handler: updateServer },
+  { method: 'DELETE', path: `${BASE}/{server_id}`, service: 'compute', handler: deleteServer },
+];

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import type { Host } from '../../../shared/domain/host.js';
+import { BadRequest, NotFound } from '../../../shared/errors.js';
+import { getHost, listHosts, setHostStatus } from '../../../shared/store/hosts.js';
+import { json, parseBody } from '../http/body.js';
+import type { ApiRequest, Route } from '../http/types.js';
+import { COMPUTE_BINARY, hostState, legacyId } from './compute-hosts.js';
+import { authorizeAdmin } from './policy.js';
+
+/**
+ * Compute services: one nova-compute per registered host. The control plane's functions are not
+ * services with heartbeats, so no scheduler or conductor rows are shown.
+ */
+const BASE = '/compute/v2.1/os-services';
+
+export function serviceView(host: Host, now = Date.now()) {
+  return {
+    id: legacyId(host.service_id),
+    binary: COMPUTE_BINARY,
+    host: host.host,
+    zone: host.availability_zone,
+    status: host.status,
+    state: hostState(host, now),
+    disabled_reason: host.disabled_reason,
+    updated_at: host.last_heartbeat,
+  };
+}
+
+async function list(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-services:list');
+  const host = req.query.get('host');
+  const binary = req.query.get('binary');
+  const hosts = (await listHosts())
+    .filter((h) => host === null || h.host === host)
+    .filter(() => binary === null || binary === COMPUTE_BINARY)
+    .sort((a, b) => a.host.localeCompare(b.host));
+  const now = Date.now();
+  return json(200, { services: hosts.map((h) => serviceView(h, now)) });
+}
+
+const UpdateSchema = z.strictObject({
+  host: z.string().min(1).max(255),
+  binary: z.string().min(1).max(255),
+  disabled_reason: z.string().min(1).max(255).optional(),
+});
+
+const ACTIONS = ['enable', 'disable', 'disable-log-reason'] as const;
+
+/** The 2.1 actions: PUT /os-services/enable, /disable and /disable-log-reason with host and binary. */
+async function update(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-services:update');
+  const action = req.params.action as (typeof ACTIONS)[number];
+  if (!ACTIONS.includes(action)) throw new NotFound('Unknown action');
+  const body = parseBody(req, UpdateSchema);
+  if (action === 'disable-log-reason' && !isValidReason(body.disabled_reason)) throw new BadRequest('Missing disabled reason field');
+  if (body.binary !== COMPUTE_BINARY) {
+    throw new BadRequest(`Updating a ${body.binary} service is not supported. Only nova-compute services can be updated.`);
+  }
+  const host = await getHost(body.host);
+  const notFound = () => new NotFound(`Could not find binary ${body.binary} on host ${body.host}.`);
+  if (!host) throw notFound();
+
+  const status = action === 'enable' ? 'enabled' : 'disabled';
+  // Like Nova, enabling clears the reason and a plain disable keeps the one there was.
+  const reason = action === 'enable' ? null : action === 'disable' ? host.disabled_reason : (body.disabled_reason ?? null);
+  if (!(await setHostStatus(host.host, status, reason))) throw notFound();
+  return json(200, {
+    service: { host: body.host, binary: body.binary, status, ...(action === 'disable-log-reason' && { disabled_reason: reason }) },
+  });
+}
+
+/** Nova's check of a disable reason: 1–255 characters, not only whitespace. */
+const isValidReason = (reason: string | undefined) => reason !== undefined && reason.trim().length > 0 && reason.length <= 255;
+
+export const serviceRoutes: Route[] = [
+  { method: 'GET', path: BASE, service: 'compute', handler: list },
+  { method: 'PUT', path: `${BASE}/{action}`, service: 'compute', handler: update },
+];

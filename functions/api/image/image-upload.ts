@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Upload } from '@aws-sdk/lib-storage';
+import { objects } from '../../../shared/aws.js';
+import { config } from '../../../shared/config.js';
+import { imageObjectKey, type DiskFormat } from '../../../shared/domain/image.js';
+import { HEAD_BYTES, inspectHead, virtualSizeOf } from './disk-inspect.js';
+import type { UploadedData } from './image-store.js';
+
+/** Counts, hashes and inspects the bytes flowing through it; fails the stream on a refused disk header. */
+export class ImageDataMeter extends Transform {
+  private readonly md5 = createHash('md5');
+  private readonly sha512 = createHash('sha512');
+  private head = Buffer.alloc(0);
+  private inspected = false;
+  size = 0;
+
+  constructor(private readonly diskFormat: DiskFormat | null) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.md5.update(chunk);
+    this.sha512.update(chunk);
+    this.size += chunk.length;
+    if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
+    try {
+      if (!this.inspected && this.head.length >= HEAD_BYTES) this.inspect();
+    } catch (err) {
+      return done(err as Error);
+    }
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      if (!this.inspected) this.inspect();
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
+  }
+
+  private inspect(): void {
+    this.inspected = true;
+    inspectHead(this.diskFormat, this.head);
+  }
+
+  result(): UploadedData {
+    return {
+      size: this.size,
+      virtual_size: virtualSizeOf(this.diskFormat, this.head, this.size),
+      checksum: this.md5.digest('hex'),
+      os_hash_algo: 'sha512',
+      os_hash_value: this.sha512.digest('hex'),
+    };
+  }
+}
+
+/**
+ * Streams image data into the image bucket (multipart for large data, aborted on failure)
+ * and returns its size and hashes, computed on the way.
+ */
+export async function storeImageData(imageId: string, diskFormat: DiskFormat | null, source: Readable): Promise<UploadedData> {
+  const meter = new ImageDataMeter(diskFormat);
+  source.on('error', (err) => meter.destroy(err));
+  const upload = new Upload({
+    client: objects(),
+    params: {
+      Bucket: config().IMAGE_BUCKET,
+      Key: imageObjectKey(imageId),
+      Body: source.pipe(meter),
+      ContentType: 'application/octet-stream',
+    },
+  });
+  await upload.done();
+  return meter.result();
+}

@@ -1,0 +1,37 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { logger } from '../../shared/logger.js';
+import { ConductorMessageSchema, type ConductorMessage } from '../../shared/messages/conductor.js';
+import { parseMessage } from '../../shared/messages/parse.js';
+import { onDestroyed } from './reports/destroyed.js';
+import { onHeartbeat } from './reports/heartbeat.js';
+import { onRegister } from './reports/register.js';
+import { onSpawnFailed } from './reports/spawn-failed.js';
+import { onSpawned } from './reports/spawned.js';
+
+const processor = new BatchProcessor(EventType.SQS);
+
+type Handlers = { [T in ConductorMessage['type']]: (report: Extract<ConductorMessage, { type: T }>) => Promise<void> };
+
+const handlers: Handlers = {
+  register: onRegister,
+  heartbeat: onHeartbeat,
+  spawned: onSpawned,
+  spawn_failed: onSpawnFailed,
+  destroyed: onDestroyed,
+};
+
+async function onRecord(record: SQSRecord): Promise<void> {
+  const report = parseMessage(ConductorMessageSchema, record.body);
+  if (!report) return logger.error('dropping invalid conductor message', { body: record.body });
+  logger.appendKeys({ request_id: report.request_id, host: report.host, instance_id: 'instance_id' in report ? report.instance_id : undefined });
+  try {
+    await (handlers[report.type] as (r: ConductorMessage) => Promise<void>)(report);
+  } finally {
+    logger.removeKeys(['request_id', 'host', 'instance_id']);
+  }
+}
+
+/** Lambda entry point: SQS batch of host reports; failed records are reported back for retry. */
+export const handler = (event: SQSEvent, context: Context) =>
+  processPartialResponse(event, onRecord, processor, { context, processInParallel: true });

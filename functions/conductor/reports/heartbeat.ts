@@ -1,0 +1,8 @@
+import type { z } from 'zod';
+import type { HeartbeatReportSchema } from '../../../shared/messages/conductor.js';
+import { recordHeartbeat } from '../host-records.js';
+
+/** The agent is alive: move its heartbeat forward (older heartbeats change nothing). */
+export async function onHeartbeat(report: z.infer<typeof HeartbeatReportSchema>): Promise<void> {
+  await recordHeartbeat(report.host, report.at);
+}

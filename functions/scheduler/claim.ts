@@ -1,0 +1,56 @@
+import type { Host } from '../../shared/domain/host.js';
+import type { Instance } from '../../shared/domain/instance.js';
+import { TaskState } from '../../shared/domain/instance-states.js';
+import { keys } from '../../shared/store/keys.js';
+import { cancelledIndexes, isConditionFailure, tableName } from '../../shared/store/table.js';
+import { deadlineFor, versionedUpdate, writeTransaction } from '../../shared/store/instances.js';
+import type { RequestSpec } from './request-spec.js';
+
+export type ClaimResult = 'claimed' | 'host-full' | 'instance-changed';
+
+/**
+ * Claims the request's resources on a host and assigns the instance to it in one transaction.
+ * The host update is conditional on usage still leaving room (against the limits read, so a
+ * change of allocation ratio in between also fails it); parallel claims that all fit succeed,
+ * and none can over-claim. The instance update is conditional on its version.
+ */
+export async function claimHost(host: Host, instance: Instance, spec: RequestSpec): Promise<ClaimResult> {
+  const hostUpdate = {
+    Update: {
+      TableName: tableName(),
+      Key: keys.host(host.host),
+      UpdateExpression: 'ADD used_vcpus :v, used_memory_mb :m, used_disk_gb :d, running_vms :one',
+      ConditionExpression:
+        '#status = :enabled AND vcpus_limit = :vl AND memory_mb_limit = :ml AND disk_gb_limit = :dl AND used_vcpus <= :maxv AND used_memory_mb <= :maxm AND used_disk_gb <= :maxd',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':v': spec.vcpus,
+        ':m': spec.memoryMb,
+        ':d': spec.diskGb,
+        ':one': 1,
+        ':enabled': 'enabled',
+        ':vl': host.vcpus_limit,
+        ':ml': host.memory_mb_limit,
+        ':dl': host.disk_gb_limit,
+        ':maxv': host.vcpus_limit - spec.vcpus,
+        ':maxm': host.memory_mb_limit - spec.memoryMb,
+        ':maxd': host.disk_gb_limit - spec.diskGb,
+      },
+    },
+  };
+  const instanceUpdate = versionedUpdate(instance, {
+    host: host.host,
+    claimed_host: host.host,
+    // As in Nova, an instance scheduled without a zone takes its host's zone.
+    availability_zone: host.availability_zone,
+    task_state: TaskState.SPAWNING,
+    task_deadline: deadlineFor(TaskState.SPAWNING),
+  });
+  try {
+    await writeTransaction([hostUpdate, instanceUpdate]);
+    return 'claimed';
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    return cancelledIndexes(err).includes(1) ? 'instance-changed' : 'host-full';
+  }
+}

@@ -1,0 +1,7 @@
+import type { HostFilter } from './host-filter.js';
+
+/** The host is in the availability zone the user asked for (any zone if none was asked). */
+export const AvailabilityZoneFilter: HostFilter = {
+  name: 'AvailabilityZoneFilter',
+  passes: (host, spec) => !spec.availabilityZone || host.availability_zone === spec.availabilityZone,
+};

@@ -1,0 +1,7 @@
+import type { HostFilter } from './host-filter.js';
+
+/** Enough local disk left under the host's disk_allocation_ratio. */
+export const DiskFilter: HostFilter = {
+  name: 'DiskFilter',
+  passes: (host, spec) => host.used_disk_gb + spec.diskGb <= host.disk_gb_limit,
+};

@@ -1,0 +1,17 @@
+import { AvailabilityZoneFilter } from './availability-zone-filter.js';
+import { ComputeFilter } from './compute-filter.js';
+import { DiskFilter } from './disk-filter.js';
+import type { HostFilter } from './host-filter.js';
+import { IgnoreAttemptedHostsFilter } from './ignore-attempted-hosts-filter.js';
+import { RamFilter } from './ram-filter.js';
+import { VcpuFilter } from './vcpu-filter.js';
+
+/** The enabled filters, in the order they run (cheap and most selective first). */
+export const enabledFilters: HostFilter[] = [
+  ComputeFilter,
+  AvailabilityZoneFilter,
+  IgnoreAttemptedHostsFilter,
+  VcpuFilter,
+  RamFilter,
+  DiskFilter,
+];

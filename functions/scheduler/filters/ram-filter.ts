@@ -1,0 +1,7 @@
+import type { HostFilter } from './host-filter.js';
+
+/** Enough RAM left under the host's ram_allocation_ratio. */
+export const RamFilter: HostFilter = {
+  name: 'RamFilter',
+  passes: (host, spec) => host.used_memory_mb + spec.memoryMb <= host.memory_mb_limit,
+};

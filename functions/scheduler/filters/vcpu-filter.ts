@@ -1,0 +1,7 @@
+import type { HostFilter } from './host-filter.js';
+
+/** Enough vCPUs left under the host's cpu_allocation_ratio. */
+export const VcpuFilter: HostFilter = {
+  name: 'VcpuFilter',
+  passes: (host, spec) => host.used_vcpus + spec.vcpus <= host.vcpus_limit,
+};

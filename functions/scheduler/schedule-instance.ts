@@ -1,0 +1,66 @@
+import { config } from '../../shared/config.js';
+import type { Instance } from '../../shared/domain/instance.js';
+import { TaskState, VmState } from '../../shared/domain/instance-states.js';
+import { logger } from '../../shared/logger.js';
+import { spawnCommandFor } from '../../shared/messages/host-commands.js';
+import { sendMessage } from '../../shared/messages/send.js';
+import { HostCommandSchema } from '../../shared/messages/host.js';
+import type { BuildRequestSchema } from '../../shared/messages/scheduler.js';
+import { getHost, listHosts } from '../../shared/store/hosts.js';
+import { getInstance, updateInstance } from '../../shared/store/instances.js';
+import { claimHost } from './claim.js';
+import { requestSpecOf } from './request-spec.js';
+import { noValidHostMessage, selectHosts } from './select-hosts.js';
+import type { z } from 'zod';
+
+/** Claims lost to a parallel claim that filled the chosen host before trying the next (Nova: 3). */
+export const CLAIM_ATTEMPTS = 3;
+
+/**
+ * Places one instance: filter and weigh the hosts, claim the best, send the spawn to its queue.
+ * Safe to run twice for the same message: an instance already placed only gets its spawn
+ * command sent again (the agent ignores a spawn for a guest it has).
+ */
+export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>): Promise<void> {
+  let instance = await getInstance(msg.instance_id);
+  if (!instance) return logger.info('instance is gone, nothing to schedule', { instance_id: msg.instance_id });
+
+  for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+    if (instance.task_state === TaskState.SPAWNING && instance.host) return sendSpawn(instance, msg.request_id);
+    if (instance.task_state !== TaskState.SCHEDULING) {
+      return logger.info('instance is no longer waiting for a host', { instance_id: instance.id, task_state: instance.task_state });
+    }
+    const spec = requestSpecOf(instance);
+    const selection = selectHosts(await listHosts(), spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME });
+    const best = selection.hosts[0];
+    if (!best) return failNoValidHost(instance, noValidHostMessage(selection));
+
+    const result = await claimHost(best, instance, spec);
+    if (result === 'claimed') {
+      logger.info('claimed resources on host', { instance_id: instance.id, host: best.host, attempt });
+      instance = (await getInstance(instance.id))!;
+      return sendSpawn(instance, msg.request_id);
+    }
+    logger.info('claim lost, trying again', { instance_id: instance.id, host: best.host, reason: result, attempt });
+    const fresh = await getInstance(instance.id);
+    if (!fresh) return;
+    instance = fresh;
+  }
+  await failNoValidHost(instance, `No valid host was found. Lost the claim race ${CLAIM_ATTEMPTS} times.`);
+}
+
+async function sendSpawn(instance: Instance, requestId: string): Promise<void> {
+  const host = await getHost(instance.host!);
+  if (!host) throw new Error(`host ${instance.host} of instance ${instance.id} is not registered`);
+  await sendMessage(host.queue_url, HostCommandSchema, spawnCommandFor(instance, requestId));
+}
+
+async function failNoValidHost(instance: Instance, message: string): Promise<void> {
+  logger.warn('no valid host', { instance_id: instance.id, message });
+  await updateInstance(instance, {
+    vm_state: VmState.ERROR,
+    task_state: null,
+    task_deadline: null,
+    fault: { code: 500, message, created: new Date().toISOString() },
+  });
+}

@@ -1,0 +1,54 @@
+import { config } from '../../shared/config.js';
+import { isHostUp } from '../../shared/domain/host.js';
+import type { Instance } from '../../shared/domain/instance.js';
+import { TaskState, VmState } from '../../shared/domain/instance-states.js';
+import { logger } from '../../shared/logger.js';
+import { sendDestroy } from '../../shared/messages/host-commands.js';
+import { getHost } from '../../shared/store/hosts.js';
+import { claimRelease, listOverdueInstances, removeInstance, transact, versionedUpdate } from '../../shared/store/instances.js';
+
+/**
+ * Every task state has a deadline (shared/store/instances.ts). Past it, the instance goes to
+ * ERROR with a fault that says which task timed out, or a delete whose host is gone or down
+ * is completed here. Each change is conditional on the version read, so a report that lands
+ * at the same moment wins or loses cleanly.
+ */
+export async function sweepOverdueInstances(now = new Date()): Promise<{ errored: number; deleted: number }> {
+  const overdue = await listOverdueInstances(now.toISOString());
+  let errored = 0;
+  let deleted = 0;
+  for (const instance of overdue) {
+    if (instance.task_state === TaskState.DELETING && !(await hostIsAlive(instance))) {
+      if (await removeInstance(instance)) deleted++;
+      logger.warn('completed a delete whose host is gone', { instance_id: instance.id, host: instance.host });
+      continue;
+    }
+    if (await timeOut(instance)) errored++;
+  }
+  return { errored, deleted };
+}
+
+async function hostIsAlive(instance: Instance): Promise<boolean> {
+  if (!instance.host) return false;
+  const host = await getHost(instance.host);
+  return !!host && isHostUp(host, config().SERVICE_DOWN_TIME);
+}
+
+async function timeOut(instance: Instance): Promise<boolean> {
+  const building = instance.vm_state === VmState.BUILDING;
+  const fault = {
+    code: 500,
+    message: `Task ${instance.task_state} of instance ${instance.id} did not finish before its deadline ${instance.task_deadline}`,
+    details: building ? 'The build timed out; its host claim was released.' : 'The host did not confirm the action in time.',
+    created: new Date().toISOString(),
+  };
+  // A build that timed out releases its claim; an action on a running guest keeps it (the guest may exist).
+  const release = building ? claimRelease(instance) : [];
+  const changes = { vm_state: VmState.ERROR, task_state: null, task_deadline: null, fault, ...(building ? { claimed_host: null } : {}) };
+  const done = await transact([versionedUpdate(instance, changes), ...release]);
+  if (!done) return false;
+  logger.warn('task timed out, instance set to ERROR', { instance_id: instance.id, task_state: instance.task_state });
+  // The host may still finish the build later: make sure no guest runs without a claim.
+  if (building && instance.host) await sendDestroy(instance.host, instance.id);
+  return true;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env tsx
+import { parseArgs } from 'node:util';
+import { agentLogger as logger, runAgent } from './agent.js';
+import { AgentConfigError, CONFIG_OVERRIDES, envVarOf, loadAgentConfig } from './config.js';
+
+const USAGE = `usage: host-agent <command> [options]
+
+commands:
+  run        run the agent: register this host, then run the guests the control plane sends
+  install    prepare a metal host (not implemented yet)
+  status     show the agent's state (not implemented yet)
+
+options of run (each overrides the config file; HOST_AGENT_<NAME> variables work too):
+  --config FILE                   JSON config file
+${CONFIG_OVERRIDES.map((o) => `  --${o.flag} ${o.kind === 'number' ? 'N' : 'VALUE'}`.padEnd(34) + `(${envVarOf(o.flag)})`).join('\n')}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(CONFIG_OVERRIDES.map((o) => [o.flag, { type: 'string' as const }])),
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+
+  switch (command) {
+    case 'run':
+      return run(values as Record<string, string | undefined>);
+    case 'install':
+    case 'status':
+      process.stderr.write(`host-agent ${command}: not implemented yet (issue: real guests)\n`);
+      return 2;
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function run(flags: Record<string, string | undefined>): Promise<number> {
+  let config;
+  try {
+    config = await loadAgentConfig({ file: flags.config, flags, env: process.env });
+  } catch (error) {
+    if (error instanceof AgentConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const stopping = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping.signal.aborted) {
+      logger.warn('second signal, stopping at once', { signal });
+      process.exit(1);
+    }
+    logger.info('stopping the host agent (a second signal stops it at once)', { signal });
+    stopping.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  await runAgent(config, stopping.signal);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    logger.critical('host agent failed', { error: error as Error });
+    process.exit(1);
+  },
+);

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { HostInventorySchema } from '../shared/domain/host.js';
+
+/**
+ * The host agent's settings: a JSON file (snake_case keys as below), overridden by
+ * HOST_AGENT_* environment variables, overridden by command-line flags. The AWS endpoint and
+ * credentials come from the AWS SDK's own variables (AWS_ENDPOINT_URL, AWS_REGION, ...).
+ */
+export const AgentConfigSchema = z.strictObject({
+  /** Nova's `host`: the compute host name, also the name of its queue. */
+  host: HostInventorySchema.shape.host.prefault(() => hostname()),
+  availability_zone: z.string().min(1).default('nova'),
+  /** The address the control plane and consoles reach this host on. */
+  host_ip: z.string().min(1).default('127.0.0.1'),
+  driver: z.enum(['fake'], { error: 'driver must be "fake" (the qemu driver comes with the issue "real guests")' }).default('fake'),
+  /** The capacity the fake driver offers, and how long its spawns take. */
+  fake: z
+    .strictObject({
+      vcpus: z.number().int().positive().default(16),
+      memory_mb: z.number().int().positive().default(32768),
+      disk_gb: z.number().int().positive().default(500),
+      spawn_delay_ms: z.number().int().nonnegative().default(0),
+    })
+    .prefault({}),
+  /** Per-host allocation ratios; unset ones take the cloud's defaults (cpu 4.0, ram 1.0, disk 1.0). */
+  allocation_ratios: z
+    .strictObject({
+      cpu: z.number().positive().optional(),
+      ram: z.number().positive().optional(),
+      disk: z.number().positive().optional(),
+    })
+    .prefault({}),
+  conductor_queue_url: z.url(),
+  /** Where the agent keeps its local state (and, with QEMU, its guests' disks). */
+  state_dir: z.string().min(1).default('/var/lib/novaless/host-agent'),
+  heartbeat_interval_seconds: z.number().positive().default(10),
+  /** Nova's max_concurrent_builds. */
+  max_parallel_builds: z.number().int().positive().default(10),
+});
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** The settings that flags (`--memory-mb`) and environment variables (HOST_AGENT_MEMORY_MB) override. */
+export const CONFIG_OVERRIDES = [
+  { flag: 'host', path: ['host'], kind: 'string' },
+  { flag: 'az', path: ['availability_zone'], kind: 'string' },
+  { flag: 'host-ip', path: ['host_ip'], kind: 'string' },
+  { flag: 'driver', path: ['driver'], kind: 'string' },
+  { flag: 'vcpus', path: ['fake', 'vcpus'], kind: 'number' },
+  { flag: 'memory-mb', path: ['fake', 'memory_mb'], kind: 'number' },
+  { flag: 'disk-gb', path: ['fake', 'disk_gb'], kind: 'number' },
+  { flag: 'spawn-delay-ms', path: ['fake', 'spawn_delay_ms'], kind: 'number' },
+  { flag: 'conductor-queue-url', path: ['conductor_queue_url'], kind: 'string' },
+  { flag: 'state-dir', path: ['state_dir'], kind: 'string' },
+  { flag: 'heartbeat-interval-seconds', path: ['heartbeat_interval_seconds'], kind: 'number' },
+  { flag: 'max-parallel-builds', path: ['max_parallel_builds'], kind: 'number' },
+] as const;
+
+export const envVarOf = (flag: string) => `HOST_AGENT_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+export interface ConfigSources {
+  /** Path of the JSON config file, if any. */
+  file?: string;
+  /** Flag name (without dashes) → value, as node:util parseArgs gives them. */
+  flags?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined>;
+}
+
+export class AgentConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentConfigError';
+  }
+}
+
+export async function loadAgentConfig({ file, flags = {}, env = {} }: ConfigSources): Promise<AgentConfig> {
+  const merged: Record<string, unknown> = file ? await readConfigFile(file) : {};
+  // The control plane's own name for the conductor queue works too (the local runtime sets it).
+  if (env.CONDUCTOR_QUEUE_URL) setPath(merged, ['conductor_queue_url'], env.CONDUCTOR_QUEUE_URL);
+  for (const override of CONFIG_OVERRIDES) {
+    const value = env[envVarOf(override.flag)];
+    if (value !== undefined && value !== '') setPath(merged, override.path, convert(value, override.kind));
+  }
+  for (const override of CONFIG_OVERRIDES) {
+    const value = flags[override.flag];
+    if (value !== undefined) setPath(merged, override.path, convert(value, override.kind));
+  }
+  const parsed = AgentConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new AgentConfigError(`invalid host agent configuration:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new AgentConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new AgentConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new AgentConfigError(`config file ${file} must hold a JSON object`);
+  return json as Record<string, unknown>;
+}
+
+/** Numbers from flags stay strings when they are not numbers, so the schema names the field. */
+function convert(value: string, kind: 'string' | 'number'): unknown {
+  if (kind === 'string') return value;
+  const number = Number(value);
+  return value.trim() !== '' && Number.isFinite(number) ? number : value;
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const child = node[key];
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+}

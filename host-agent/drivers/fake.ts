@@ -1,0 +1,163 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PowerState } from '../../shared/domain/instance-states.js';
+import type { GuestSpec } from '../../shared/messages/host.js';
+import {
+  BaseComputeDriver,
+  GuestNotFound,
+  InvalidGuestState,
+  type DriverInventory,
+  type GuestInfo,
+  type GuestSnapshot,
+  type KnownGuest,
+  type RebootType,
+  type SpawnedGuest,
+} from './driver.js';
+
+export interface FakeDriverOptions {
+  inventory: { vcpus: number; memory_mb: number; disk_gb: number };
+  /** How long a spawn takes, to make benchmarks and concurrency visible. */
+  spawnDelayMs?: number;
+}
+
+interface FakeGuest {
+  instance_id: string;
+  spec: GuestSpec;
+  power_state: PowerState;
+  console: string[];
+}
+
+/**
+ * Nova's fake driver: guests are bookkeeping only. What survives an agent restart is what the
+ * agent's local state remembers and hands back at init.
+ */
+export class FakeDriver extends BaseComputeDriver {
+  readonly name = 'fake';
+  private readonly guests = new Map<string, FakeGuest>();
+
+  constructor(private readonly options: FakeDriverOptions) {
+    super();
+  }
+
+  async init(known: readonly KnownGuest[]): Promise<void> {
+    this.guests.clear();
+    // An unfinished fake build left nothing behind: only finished guests come back.
+    for (const guest of known.filter((g) => g.built)) {
+      this.guests.set(guest.instance_id, {
+        instance_id: guest.instance_id,
+        spec: guest.spec,
+        power_state: guest.power_state,
+        console: [`fake: re-attached to guest ${guest.instance_id}`],
+      });
+    }
+  }
+
+  async getInventory(): Promise<DriverInventory> {
+    return {
+      ...this.options.inventory,
+      hypervisor_type: 'fake',
+      hypervisor_version: 1000,
+      virt_type: 'fake',
+    };
+  }
+
+  async listGuests(): Promise<GuestInfo[]> {
+    return [...this.guests.values()].map(infoOf);
+  }
+
+  async getInfo(instanceId: string): Promise<GuestInfo> {
+    return infoOf(this.guest(instanceId));
+  }
+
+  async spawn(spec: GuestSpec): Promise<SpawnedGuest> {
+    if (this.options.spawnDelayMs) await sleep(this.options.spawnDelayMs);
+    const existing = this.guests.get(spec.instance_id);
+    if (existing) return { power_state: existing.power_state, addresses: {} };
+    this.guests.set(spec.instance_id, {
+      instance_id: spec.instance_id,
+      spec,
+      power_state: PowerState.RUNNING,
+      console: [`fake: booting ${spec.hostname} (${spec.flavor.vcpus} vCPU, ${spec.flavor.ram} MB, image ${spec.image_id})`, `${spec.hostname} login:`],
+    });
+    return { power_state: PowerState.RUNNING, addresses: {} };
+  }
+
+  async destroy(instanceId: string): Promise<void> {
+    this.guests.delete(instanceId);
+  }
+
+  async reboot(instanceId: string, type: RebootType): Promise<void> {
+    const guest = this.guest(instanceId);
+    // A soft reboot asks the running OS; a hard reboot resets whatever state the guest is in.
+    if (type === 'SOFT') this.require(guest, 'soft reboot', [PowerState.RUNNING]);
+    this.transition(guest, PowerState.RUNNING, `${type.toLowerCase()} reboot`);
+  }
+
+  async powerOff(instanceId: string, timeoutSec: number): Promise<void> {
+    const guest = this.guest(instanceId);
+    if (guest.power_state === PowerState.SHUTDOWN) return;
+    this.transition(guest, PowerState.SHUTDOWN, timeoutSec > 0 ? 'ACPI shutdown' : 'forced power off');
+  }
+
+  async powerOn(instanceId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    if (guest.power_state === PowerState.RUNNING) return;
+    this.require(guest, 'power on', [PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.NOSTATE]);
+    this.transition(guest, PowerState.RUNNING, 'power on');
+  }
+
+  async pause(instanceId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    this.require(guest, 'pause', [PowerState.RUNNING]);
+    this.transition(guest, PowerState.PAUSED, 'paused');
+  }
+
+  async unpause(instanceId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    this.require(guest, 'unpause', [PowerState.PAUSED]);
+    this.transition(guest, PowerState.RUNNING, 'unpaused');
+  }
+
+  async suspend(instanceId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    this.require(guest, 'suspend', [PowerState.RUNNING, PowerState.PAUSED]);
+    this.transition(guest, PowerState.SUSPENDED, 'suspended to disk');
+  }
+
+  async resume(instanceId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    this.require(guest, 'resume', [PowerState.SUSPENDED]);
+    this.transition(guest, PowerState.RUNNING, 'resumed');
+  }
+
+  async getConsoleOutput(instanceId: string, lengthLines?: number): Promise<string> {
+    const lines = this.guest(instanceId).console;
+    const tail = lengthLines === undefined ? lines : lines.slice(Math.max(0, lines.length - lengthLines));
+    return tail.map((line) => `${line}\n`).join('');
+  }
+
+  async snapshot(instanceId: string, _imageId: string): Promise<GuestSnapshot> {
+    this.guest(instanceId);
+    // A fake guest has no disk: its snapshot is an empty raw image.
+    return { disk_format: 'raw', container_format: 'bare', size_bytes: 0, open: () => Readable.from([]) };
+  }
+
+  private guest(instanceId: string): FakeGuest {
+    const guest = this.guests.get(instanceId);
+    if (!guest) throw new GuestNotFound(instanceId);
+    return guest;
+  }
+
+  private require(guest: FakeGuest, operation: string, allowed: PowerState[]): void {
+    if (!allowed.includes(guest.power_state)) throw new InvalidGuestState(guest.instance_id, operation, guest.power_state);
+  }
+
+  private transition(guest: FakeGuest, to: PowerState, event: string): void {
+    guest.power_state = to;
+    guest.console.push(`fake: ${event}`);
+  }
+}
+
+function infoOf(guest: FakeGuest): GuestInfo {
+  return { instance_id: guest.instance_id, power_state: guest.power_state };
+}

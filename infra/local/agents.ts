@@ -1,0 +1,38 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './state-dir.js';
+
+export interface AgentOptions {
+  host: string;
+  stateDir: string;
+  logDir: string;
+  conductorQueueUrl: string;
+  /** Only the endpoints an agent may use: SQS and S3, never DynamoDB. */
+  env: Record<string, string>;
+  extraArgs?: string[];
+}
+
+/** Starts one host agent as its own process (as on a metal host), its log in the state dir. */
+export function startAgent(o: AgentOptions): ChildProcess {
+  mkdirSync(o.logDir, { recursive: true });
+  const log = createWriteStream(join(o.logDir, `${o.host}.log`), { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'host-agent', 'cli.ts'), 'run', '--host', o.host, '--driver', 'fake',
+      '--state-dir', o.stateDir, '--conductor-queue-url', o.conductorQueueUrl, ...(o.extraArgs ?? [])],
+    { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  return child;
+}
+
+export async function stopAgent(child: ChildProcess, timeoutMs = 25_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,145 @@
+/**
+ * `npm start`: the whole control plane on this machine. The real Lambda handlers run in this
+ * process behind a local API Gateway stand-in (infra/local/api-server.ts) and SQS event source
+ * stand-ins (infra/local/queue-poller.ts), against AWS emulators (or LocalStack when
+ * AWS_ENDPOINT_URL is set), with N host agents (fake driver) as child processes.
+ *
+ *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N]
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
+import { conductorQueue, localImageBucket, schedulerQueue, sweeper, tableDefinition } from '../../shared/resources.js';
+import { startAgent, stopAgent } from './agents.js';
+import { startEmulators, type Emulators } from './emulators.js';
+import { adminPassword, cloudInfoPath, openrc, stateDir, type CloudInfo } from './state-dir.js';
+
+const { values: args } = parseArgs({
+  options: {
+    fresh: { type: 'boolean', default: false },
+    hosts: { type: 'string', default: '1' },
+    port: { type: 'string', default: process.env.NOVALESS_PORT ?? '8774' },
+    'host-vcpus': { type: 'string' },
+    'host-memory-mb': { type: 'string' },
+    'host-disk-gb': { type: 'string' },
+    'spawn-delay-ms': { type: 'string' },
+  },
+});
+
+const say = (line: string) => process.stdout.write(`novaless: ${line}\n`);
+
+async function main(): Promise<void> {
+  const dir = stateDir();
+  if (args.fresh) rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const port = Number(args.port);
+  const apiUrl = `http://127.0.0.1:${port}`;
+  say(`client settings: ${join(dir, 'openrc')}  (run: source ${join(dir, 'openrc')}; openstack server list)`);
+  say(`state: ${dir}${args.fresh ? ' (fresh)' : ''}; logs of host agents: ${join(dir, 'logs')}`);
+
+  // Credentials and region for the emulators; LocalStack accepts any too.
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
+  process.env.AWS_S3_FORCE_PATH_STYLE = 'true';
+  let emulators: Emulators | undefined;
+  if (process.env.AWS_ENDPOINT_URL) {
+    say(`using the AWS endpoint ${process.env.AWS_ENDPOINT_URL} (LocalStack)`);
+  } else {
+    emulators = await startEmulators(dir);
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = emulators.endpoints.dynamodb;
+    process.env.AWS_ENDPOINT_URL_SQS = emulators.endpoints.sqs;
+    process.env.AWS_ENDPOINT_URL_S3 = emulators.endpoints.s3;
+    say(`emulators up: DynamoDB ${emulators.endpoints.dynamodb}, SQS ${emulators.endpoints.sqs}, S3 ${emulators.endpoints.s3}`);
+  }
+
+  // Imported only now: the handlers' SDK clients read the endpoints above when first used.
+  const { provisionLocalResources } = await import('./provision.js');
+  const resources = await provisionLocalResources();
+  const tokenKeyFile = join(dir, 'token-signing.key');
+  Object.assign(process.env, {
+    TABLE_NAME: tableDefinition.name,
+    SCHEDULER_QUEUE_URL: resources.schedulerQueueUrl,
+    CONDUCTOR_QUEUE_URL: resources.conductorQueueUrl,
+    IMAGE_BUCKET: localImageBucket,
+    TOKEN_KEY_FILE: tokenKeyFile,
+    PUBLIC_ENDPOINT: apiUrl,
+  });
+  const { createTokenKeyFile } = await import('../../functions/api/identity/token-key.js');
+  await createTokenKeyFile(tokenKeyFile);
+  const password = adminPassword(dir);
+  const { bootstrapCloud } = await import('../../functions/bootstrap/bootstrap-cloud.js');
+  await bootstrapCloud({ adminPassword: password });
+
+  const { handler: api } = await import('../../functions/api/handler.js');
+  const { handler: scheduler } = await import('../../functions/scheduler/handler.js');
+  const { handler: conductor } = await import('../../functions/conductor/handler.js');
+  const { handler: sweep } = await import('../../functions/sweeper/handler.js');
+  const { startApiServer } = await import('./api-server.js');
+  const { QueuePoller } = await import('./queue-poller.js');
+
+  const server = await startApiServer(api as never, port);
+  const pollers = [
+    new QueuePoller('scheduler', resources.schedulerQueueUrl, scheduler, schedulerQueue.batchSize),
+    new QueuePoller('conductor', resources.conductorQueueUrl, conductor, conductorQueue.batchSize),
+  ];
+  await Promise.all(pollers.map((p) => p.start()));
+  const sweepTimer = setInterval(() => void sweep().catch((err) => say(`sweeper failed: ${(err as Error).message}`)), sweeper.intervalSeconds * 1000);
+
+  const info: CloudInfo = {
+    pid: process.pid,
+    apiUrl,
+    authUrl: `${apiUrl}/identity/v3`,
+    endpoints: emulators?.endpoints ?? { all: process.env.AWS_ENDPOINT_URL },
+    tableName: tableDefinition.name,
+    schedulerQueueUrl: resources.schedulerQueueUrl,
+    conductorQueueUrl: resources.conductorQueueUrl,
+    imageBucket: localImageBucket,
+    tokenKeyFile,
+    adminPassword: password,
+  };
+  writeFileSync(join(dir, 'openrc'), openrc(info), { mode: 0o600 });
+  writeFileSync(cloudInfoPath(dir), JSON.stringify(info, null, 2), { mode: 0o600 });
+
+  const agentEnv: Record<string, string> = {
+    AWS_REGION: process.env.AWS_REGION!,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY!,
+    AWS_S3_FORCE_PATH_STYLE: 'true',
+    ...(emulators ? { AWS_ENDPOINT_URL_SQS: emulators.endpoints.sqs, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : { AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL! }),
+  };
+  const inventoryArgs = (['host-vcpus', 'host-memory-mb', 'host-disk-gb', 'spawn-delay-ms'] as const).flatMap((k) =>
+    args[k] ? [`--${k.replace(/^host-/, '')}`, args[k]!] : [],
+  );
+  const agents: ChildProcess[] = [];
+  for (let n = 1; n <= Number(args.hosts); n++) {
+    const host = `host-${n}`;
+    agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: inventoryArgs }));
+  }
+  say(`API on ${apiUrl} (identity ${info.authUrl}); ${agents.length} host agent(s) starting (fake driver)`);
+  say('ready. Ctrl-C stops everything.');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping: host agents, queue pollers, API, emulators');
+    clearInterval(sweepTimer);
+    await Promise.all(agents.map((a) => stopAgent(a)));
+    await Promise.all(pollers.map((p) => p.stop()));
+    await new Promise((r) => server.close(r));
+    server.closeAllConnections();
+    await emulators?.stop();
+    rmSync(cloudInfoPath(dir), { force: true });
+    say('stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((err) => {
+  process.stderr.write(`novaless: failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

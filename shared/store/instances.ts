@@ -1,0 +1,256 @@
+import { GetCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../aws.js';
+import { InstanceSchema, type Instance } from '../domain/instance.js';
+import { QUOTA_DEFAULTS, type QuotaUsage } from '../domain/quota.js';
+import { DEADLINE_PARTITION, byType, keys, projectInstances } from './keys.js';
+import { getItem, isConditionFailure, queryAll, tableName, cancelledIndexes } from './table.js';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+export class QuotaExceededError extends Error {
+  constructor(readonly resource: keyof QuotaUsage, readonly requested: number, readonly used: number, readonly limit: number) {
+    super(`Quota exceeded for ${resource}: Requested ${requested}, but already used ${used} of ${limit} ${resource}`);
+  }
+}
+
+/** The stored form of an instance: the record plus its keys and index attributes. */
+function toItem(i: Instance): Record<string, unknown> {
+  return {
+    ...keys.instance(i.id),
+    type: 'instance',
+    ...i,
+    gsi1pk: projectInstances(i.project_id),
+    gsi1sk: `${i.created_at}#${i.id}`,
+    gsi2pk: byType('INSTANCE'),
+    gsi2sk: `${i.created_at}#${i.id}`,
+    ...deadlineIndex(i.task_deadline, i.id),
+  };
+}
+
+function deadlineIndex(deadline: string | null, id: string) {
+  return deadline ? { gsi3pk: DEADLINE_PARTITION, gsi3sk: `${deadline}#${id}` } : {};
+}
+
+export function fromItem(item: Record<string, unknown>): Instance {
+  return InstanceSchema.parse(item);
+}
+
+export async function getInstance(id: string, consistent = true): Promise<Instance | undefined> {
+  const item = await getItem(keys.instance(id), consistent);
+  return item ? fromItem(item) : undefined;
+}
+
+export async function listProjectInstances(projectId: string): Promise<Instance[]> {
+  const items = await queryAll({
+    IndexName: 'gsi1',
+    KeyConditionExpression: 'gsi1pk = :p',
+    ExpressionAttributeValues: { ':p': projectInstances(projectId) },
+  });
+  return items.map(fromItem);
+}
+
+export async function listAllInstances(): Promise<Instance[]> {
+  const items = await queryAll({
+    IndexName: 'gsi2',
+    KeyConditionExpression: 'gsi2pk = :t',
+    ExpressionAttributeValues: { ':t': byType('INSTANCE') },
+  });
+  return items.map(fromItem);
+}
+
+/** Instances whose task deadline has passed (gsi3 holds only instances with a running task). */
+export async function listOverdueInstances(now: string): Promise<Instance[]> {
+  const items = await queryAll({
+    IndexName: 'gsi3',
+    KeyConditionExpression: 'gsi3pk = :d AND gsi3sk < :now',
+    ExpressionAttributeValues: { ':d': DEADLINE_PARTITION, ':now': now },
+  });
+  return items.map(fromItem);
+}
+
+export async function getQuotaUsage(projectId: string): Promise<QuotaUsage> {
+  const out = await dynamo().send(new GetCommand({ TableName: tableName(), Key: keys.quotaUsage(projectId), ConsistentRead: true }));
+  return { instances: Number(out.Item?.instances ?? 0), cores: Number(out.Item?.cores ?? 0), ram: Number(out.Item?.ram ?? 0) };
+}
+
+const usageOf = (instances: Instance[]): QuotaUsage => ({
+  instances: instances.length,
+  cores: instances.reduce((n, i) => n + i.flavor.vcpus, 0),
+  ram: instances.reduce((n, i) => n + i.flavor.ram, 0),
+});
+
+/**
+ * Writes new instances and counts them against the project's quota in one transaction, so
+ * parallel creates can never exceed it and a failed create leaves no record behind.
+ */
+export async function createInstances(instances: Instance[], limits: QuotaUsage = QUOTA_DEFAULTS): Promise<void> {
+  const projectId = instances[0].project_id;
+  const want = usageOf(instances);
+  for (const r of ['instances', 'cores', 'ram'] as const) {
+    if (want[r] > limits[r]) throw new QuotaExceededError(r, want[r], (await getQuotaUsage(projectId))[r], limits[r]);
+  }
+  const quotaUpdate: TransactItem = {
+    Update: {
+      TableName: tableName(),
+      Key: keys.quotaUsage(projectId),
+      UpdateExpression: 'ADD instances :i, cores :c, ram :r',
+      ConditionExpression:
+        'attribute_not_exists(pk) OR ((attribute_not_exists(instances) OR instances <= :mi) AND (attribute_not_exists(cores) OR cores <= :mc) AND (attribute_not_exists(ram) OR ram <= :mr))',
+      ExpressionAttributeValues: {
+        ':i': want.instances,
+        ':c': want.cores,
+        ':r': want.ram,
+        ':mi': limits.instances - want.instances,
+        ':mc': limits.cores - want.cores,
+        ':mr': limits.ram - want.ram,
+      },
+    },
+  };
+  const puts: TransactItem[] = instances.map((i) => ({
+    Put: { TableName: tableName(), Item: toItem(i), ConditionExpression: 'attribute_not_exists(pk)' },
+  }));
+  try {
+    await dynamo().send(new TransactWriteCommand({ TransactItems: [quotaUpdate, ...puts] }));
+  } catch (err) {
+    if (!cancelledIndexes(err).includes(0)) throw err;
+    const used = await getQuotaUsage(projectId);
+    const over = (['instances', 'cores', 'ram'] as const).find((r) => used[r] + want[r] > limits[r]) ?? 'instances';
+    throw new QuotaExceededError(over, want[over], used[over], limits[over]);
+  }
+}
+
+/** The quota release that goes in the same transaction as an instance's removal. */
+function quotaRelease(i: Instance): TransactItem {
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: keys.quotaUsage(i.project_id),
+      UpdateExpression: 'ADD instances :i, cores :c, ram :r',
+      ExpressionAttributeValues: { ':i': -1, ':c': -i.flavor.vcpus, ':r': -i.flavor.ram },
+    },
+  };
+}
+
+/** The release of an instance's claim on its host, in the same transaction as the change that ends it. */
+export function claimRelease(i: Instance): TransactItem[] {
+  if (!i.claimed_host) return [];
+  return [
+    {
+      Update: {
+        TableName: tableName(),
+        Key: keys.host(i.claimed_host),
+        UpdateExpression: 'ADD used_vcpus :v, used_memory_mb :m, used_disk_gb :d, running_vms :n',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':v': -i.flavor.vcpus, ':m': -i.flavor.ram, ':d': -diskOf(i), ':n': -1 },
+      },
+    },
+  ];
+}
+
+export const diskOf = (i: Pick<Instance, 'flavor'>) => i.flavor.disk + i.flavor.ephemeral + Math.ceil(i.flavor.swap / 1024);
+
+/**
+ * Removes an instance for good, releasing its quota and host claim exactly once: the delete is
+ * conditional on the version read, so a repeated or stale call fails and releases nothing.
+ * Returns false when the instance was already gone or had changed.
+ */
+export async function removeInstance(i: Instance): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Delete: {
+              TableName: tableName(),
+              Key: keys.instance(i.id),
+              ConditionExpression: 'version = :v',
+              ExpressionAttributeValues: { ':v': i.version },
+            },
+          },
+          quotaRelease(i),
+          ...claimRelease(i),
+        ],
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+}
+
+export type InstanceChanges = Partial<Omit<Instance, 'id' | 'version' | 'project_id' | 'created_at'>>;
+
+/** The update of an instance, conditional on the version read; as a transaction item or alone. */
+export function versionedUpdate(i: Instance, changes: InstanceChanges, now = new Date().toISOString()): TransactItem {
+  const next = { ...changes, updated_at: now, version: i.version + 1 };
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':expected': i.version };
+  const sets: string[] = [];
+  for (const [k, v] of Object.entries(next)) {
+    names[`#${k}`] = k;
+    values[`:${k}`] = v;
+    sets.push(`#${k} = :${k}`);
+  }
+  let update = `SET ${sets.join(', ')}`;
+  if ('task_deadline' in changes) {
+    if (changes.task_deadline) {
+      sets.push('gsi3pk = :gsi3pk', 'gsi3sk = :gsi3sk');
+      values[':gsi3pk'] = DEADLINE_PARTITION;
+      values[':gsi3sk'] = `${changes.task_deadline}#${i.id}`;
+      update = `SET ${sets.join(', ')}`;
+    } else {
+      update += ' REMOVE gsi3pk, gsi3sk';
+    }
+  }
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: keys.instance(i.id),
+      UpdateExpression: update,
+      ConditionExpression: 'version = :expected',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/** Applies changes if the instance is still at the version read. Returns the new record, or undefined if it changed meanwhile. */
+export async function updateInstance(i: Instance, changes: InstanceChanges): Promise<Instance | undefined> {
+  const item = versionedUpdate(i, changes).Update!;
+  try {
+    const out = await dynamo().send(new UpdateCommand({ ...item, ReturnValues: 'ALL_NEW' }));
+    return fromItem(out.Attributes!);
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
+}
+
+export type { TransactItem };
+
+export async function writeTransaction(items: TransactItem[]): Promise<void> {
+  await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
+}
+
+/** Runs a transaction; false if any condition failed (someone else changed the state first). */
+export async function transact(items: TransactItem[]): Promise<boolean> {
+  try {
+    await writeTransaction(items);
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+}
+
+/** Seconds each task may take before the sweeper steps in. */
+export const TASK_DEADLINE_SECONDS: Record<string, number> = {
+  scheduling: 120,
+  spawning: 600,
+  deleting: 300,
+};
+
+export function deadlineFor(task: string, now = Date.now()): string {
+  return new Date(now + (TASK_DEADLINE_SECONDS[task] ?? 600) * 1000).toISOString();
+}
