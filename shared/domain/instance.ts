@@ -28,6 +28,17 @@ export const AddressSchema = z.object({
   mac_addr: z.string(),
 });
 
+/** What the host needs to know of the image an instance boots from (Nova's instance.image_meta). */
+export const ImageMetaSchema = z.object({
+  id: z.string(),
+  disk_format: z.string().nullable(),
+  size: z.number().int().nullable(),
+  virtual_size: z.number().int().nullable().default(null),
+  os_hash_algo: z.string().nullable(),
+  os_hash_value: z.string().nullable(),
+});
+export type ImageMeta = z.infer<typeof ImageMetaSchema>;
+
 /** An instance as stored (the table item without its keys). */
 export const InstanceSchema = z.object({
   id: z.string().uuid(),
@@ -36,6 +47,7 @@ export const InstanceSchema = z.object({
   project_id: z.string(),
   user_id: z.string(),
   image_ref: z.string(),
+  image_meta: ImageMetaSchema,
   flavor: FlavorSnapshotSchema,
   key_name: z.string().nullable().default(null),
   key_data: z.string().nullable().default(null),

@@ -14,6 +14,7 @@ export function spawnCommandFor(i: Instance, requestId: string): Extract<HostCom
       hostname: i.hostname,
       project_id: i.project_id,
       image_id: i.image_ref,
+      image: i.image_meta,
       flavor: i.flavor,
       key_name: i.key_name,
       key_data: i.key_data,

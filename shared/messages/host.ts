@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FlavorSnapshotSchema } from '../domain/instance.js';
+import { FlavorSnapshotSchema, ImageMetaSchema } from '../domain/instance.js';
 
 /** What the agent needs to build a guest: a copy of the instance, so it never reads the table. */
 export const GuestSpecSchema = z.object({
@@ -8,6 +8,7 @@ export const GuestSpecSchema = z.object({
   hostname: z.string(),
   project_id: z.string(),
   image_id: z.string(),
+  image: ImageMetaSchema,
   flavor: FlavorSnapshotSchema,
   key_name: z.string().nullable(),
   key_data: z.string().nullable(),

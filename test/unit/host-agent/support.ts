@@ -30,12 +30,14 @@ export const silentLogger = () => new Logger({ logLevel: 'SILENT' });
 export const tempDir = (prefix = 'host-agent-') => mkdtemp(join(tmpdir(), prefix));
 
 export function guestSpec(overrides: Partial<GuestSpec> = {}): GuestSpec {
+  const imageId = randomUUID();
   return {
     instance_id: randomUUID(),
     name: 'vm1',
     hostname: 'vm1',
     project_id: 'p1',
-    image_id: randomUUID(),
+    image_id: imageId,
+    image: { id: imageId, disk_format: 'qcow2', size: null, virtual_size: null, os_hash_algo: null, os_hash_value: null },
     flavor: { id: '1', name: 'm1.tiny', vcpus: 1, ram: 512, disk: 1, ephemeral: 0, swap: 0, extra_specs: {} },
     key_name: null,
     key_data: null,
