@@ -1,4 +1,5 @@
 import type { Route } from '../http/types.js';
+import { aggregateRoutes } from './aggregates.js';
 import { availabilityZoneRoutes } from './availability-zones.js';
 import { flavorAccessRoutes } from './flavor-access.js';
 import { flavorExtraSpecsRoutes } from './flavor-extra-specs.js';
@@ -28,4 +29,5 @@ export const computeRoutes: Route[] = [
   ...availabilityZoneRoutes,
   ...serviceRoutes,
   ...hypervisorRoutes,
+  ...aggregateRoutes,
 ];

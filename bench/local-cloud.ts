@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../infra/local/emulators.js';
+import { cloudInfoPath, readCloudInfo, repoRoot, type CloudInfo } from '../infra/local/state-dir.js';
+import { ApiClient, sleep } from './client.js';
+
+export interface CloudShape {
+  hosts: number;
+  hostVcpus?: number;
+  hostMemoryMb?: number;
+  hostDiskGb?: number;
+}
+
+/** One local cloud started for one benchmark: `infra/local/start.ts --fresh` as a child process, its own state dir and port. */
+export interface BenchCloud {
+  info: CloudInfo;
+  stateDir: string;
+  logFile: string;
+  shape: CloudShape;
+  client: ApiClient;
+  adminToken: string;
+  /** Seconds from spawn to every host agent registered. */
+  bootSeconds: number;
+  stop(): Promise<void>;
+}
+
+const running = new Set<BenchCloud>();
+
+/** Stops every cloud still running (on Ctrl-C or a failed benchmark). */
+export async function stopAllClouds(): Promise<void> {
+  await Promise.all([...running].map((c) => c.stop()));
+}
+
+export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
+  const started = Date.now();
+  const stateDir = mkdtempSync(join(tmpdir(), 'novaless-bench-'));
+  const logFile = join(stateDir, 'start.log');
+  const port = await freePort();
+  const args = ['--fresh', '--port', String(port), '--hosts', String(shape.hosts)];
+  if (shape.hostVcpus) args.push('--host-vcpus', String(shape.hostVcpus));
+  if (shape.hostMemoryMb) args.push('--host-memory-mb', String(shape.hostMemoryMb));
+  if (shape.hostDiskGb) args.push('--host-disk-gb', String(shape.hostDiskGb));
+  const log = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'infra/local/start.ts'), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, NOVALESS_STATE_DIR: stateDir, LOG_LEVEL: 'WARN' },
+    stdio: ['ignore', log, log],
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      running.delete(cloud);
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!process.env.NOVALESS_KEEP_BENCH_STATE) rmSync(stateDir, { recursive: true, force: true });
+    })());
+  const cloud: BenchCloud = { info: undefined as never, stateDir, logFile, shape, client: undefined as never, adminToken: '', bootSeconds: 0, stop };
+  running.add(cloud);
+
+  try {
+    const deadline = Date.now() + 90_000;
+    while (!existsSync(cloudInfoPath(stateDir))) {
+      if (child.exitCode !== null) throw new Error(`start.ts exited early:\n${readFileSync(logFile, 'utf8')}`);
+      if (Date.now() > deadline) throw new Error(`start.ts did not come up in 90 s:\n${readFileSync(logFile, 'utf8')}`);
+      await sleep(100);
+    }
+    cloud.info = readCloudInfo(stateDir);
+    cloud.client = new ApiClient(cloud.info.apiUrl);
+    cloud.adminToken = await cloud.client.issueToken({ username: 'admin', password: cloud.info.adminPassword, project: 'admin' });
+    await waitForHosts(cloud, deadline);
+    cloud.bootSeconds = (Date.now() - started) / 1000;
+    return cloud;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** start.ts writes cloud.json before its agents register: wait until every hypervisor is up. */
+async function waitForHosts(cloud: BenchCloud, deadline: number): Promise<void> {
+  for (;;) {
+    const out = await cloud.client.call('GET', '/compute/v2.1/os-hypervisors/detail', { token: cloud.adminToken });
+    const up = out.status === 200 ? (out.body.hypervisors as { state: string; status: string }[]).filter((h) => h.state === 'up' && h.status === 'enabled').length : 0;
+    if (up >= cloud.shape.hosts) return;
+    if (Date.now() > deadline) throw new Error(`only ${up} of ${cloud.shape.hosts} hosts registered in time (log: ${cloud.logFile})`);
+    await sleep(250);
+  }
+}

@@ -1,0 +1,21 @@
+import type { CloudShape } from './local-cloud.js';
+
+/** What one benchmark hands back: written as JSON under bench/results/, summarized on the console. */
+export interface BenchResult {
+  name: string;
+  title: string;
+  cloud: CloudShape & { boot_seconds: number };
+  /** How it was measured (the choices a reader needs to interpret the numbers). */
+  method: string[];
+  metrics: Record<string, unknown>;
+  /** Lines for the human summary. */
+  summary: string[];
+  /** Correctness problems seen while measuring (an over-claimed host, a server in ERROR, ...). */
+  problems: string[];
+  seconds: number;
+}
+
+export interface Benchmark {
+  name: string;
+  run(): Promise<BenchResult>;
+}

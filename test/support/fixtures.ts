@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { HostInventory } from '../../shared/domain/host.js';
+import type { Instance } from '../../shared/domain/instance.js';
+import { TaskState, VmState } from '../../shared/domain/instance-states.js';
+import { getHost, setHostStatus } from '../../shared/store/hosts.js';
+import { deadlineFor } from '../../shared/store/instances.js';
+
+/** A name no other suite (or earlier run against the same cloud) uses. */
+export const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/** The flavor snapshot of m1.tiny as the API copies it into an instance. */
+export const M1_TINY = { id: '1', name: 'm1.tiny', vcpus: 1, ram: 512, disk: 1, ephemeral: 0, swap: 0, extra_specs: {} };
+
+/** Room for exactly 20 m1.tiny: 8 vCPUs × 4.0 = 32, 10240 MB × 1.0 = 20 × 512, 100 GB. */
+export const TWENTY_TINY = { vcpus: 8, memory_mb: 10240, disk_gb: 100 } as const;
+
+export function hostInventory(host: string, zone: string, size: { vcpus: number; memory_mb: number; disk_gb: number } = TWENTY_TINY): HostInventory {
+  return { host, availability_zone: zone, ...size, hypervisor_type: 'fake', hypervisor_version: 1000, virt_type: 'fake', host_ip: '127.0.0.1' };
+}
+
+/** An instance as `POST /servers` writes it (building, scheduling), for writing straight into the table. */
+export function newInstance(projectId: string, fields: Partial<Instance> = {}): Instance {
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  return {
+    id,
+    name: `test-${id.slice(0, 8)}`,
+    hostname: `test-${id.slice(0, 8)}`,
+    project_id: projectId,
+    user_id: 'test-user',
+    image_ref: randomUUID(),
+    flavor: M1_TINY,
+    key_name: null,
+    key_data: null,
+    metadata: {},
+    user_data: null,
+    config_drive: false,
+    availability_zone: null,
+    requested_networks: 'none',
+    addresses: {},
+    vm_state: VmState.BUILDING,
+    task_state: TaskState.SCHEDULING,
+    power_state: 0,
+    host: null,
+    claimed_host: null,
+    launch_index: 0,
+    reservation_id: `r-${id.slice(0, 8)}`,
+    locked: false,
+    fault: null,
+    attempted_hosts: [],
+    task_deadline: deadlineFor(TaskState.SCHEDULING),
+    version: 1,
+    created_at: now,
+    updated_at: now,
+    launched_at: null,
+    ...fields,
+  };
+}
+
+export async function hostUsage(name: string) {
+  const host = await getHost(name);
+  if (!host) throw new Error(`host ${name} is not registered`);
+  const { used_vcpus, used_memory_mb, used_disk_gb, running_vms } = host;
+  return { used_vcpus, used_memory_mb, used_disk_gb, running_vms };
+}
+
+/**
+ * Disables a test host when its suite is done: a request without a zone may go to any enabled
+ * host that is up, and later suites must not land on a host nobody serves any more.
+ */
+export async function retireHost(name: string): Promise<void> {
+  await setHostStatus(name, 'disabled', 'integration test finished');
+}

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** One SQS record as Lambda's event source mapping hands it over, with a fresh message id. */
+export function sqsRecord(body: unknown, queue = 'test-queue'): SQSRecord {
+  const messageId = randomUUID();
+  const now = String(Date.now());
+  return {
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'test', ApproximateFirstReceiveTimestamp: now },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queue}`,
+    awsRegion: 'us-east-1',
+  };
+}
+
+export const sqsEvent = (bodies: unknown[]): SQSEvent => ({ Records: bodies.map((b) => sqsRecord(b)) });
+
+export function lambdaContext(functionName = 'test'): Context {
+  return {
+    functionName,
+    awsRequestId: randomUUID(),
+    callbackWaitsForEmptyEventLoop: false,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Delivers the bodies to a handler as one batch; rejects when any record failed (so a test sees it). */
+export async function deliver(handler: SqsHandler, ...bodies: unknown[]): Promise<void> {
+  const event = sqsEvent(bodies);
+  const res = await handler(event, lambdaContext());
+  if (res?.batchItemFailures?.length) throw new Error(`handler failed ${res.batchItemFailures.length} of ${bodies.length} record(s)`);
+}

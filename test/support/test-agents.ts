@@ -1,0 +1,28 @@
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { startAgent } from '../../infra/local/agents.js';
+import { cloud } from './cloud.js';
+
+/**
+ * Starts a real host agent (fake driver) as a child process against the shared cloud's queues,
+ * the way infra/local/start.ts starts its own: only the SQS and S3 endpoints, never DynamoDB.
+ */
+export function startTestAgent(o: { host: string; zone: string; vcpus: number; memoryMb: number; diskGb: number; stateDir: string }): ChildProcess {
+  const c = cloud();
+  return startAgent({
+    host: o.host,
+    stateDir: join(o.stateDir, 'agents', o.host),
+    logDir: join(o.stateDir, 'logs'),
+    conductorQueueUrl: c.conductorQueueUrl,
+    env: {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_S3_FORCE_PATH_STYLE: 'true',
+      AWS_ENDPOINT_URL_SQS: c.endpoints.sqs!,
+      AWS_ENDPOINT_URL_S3: c.endpoints.s3!,
+      LOG_LEVEL: 'WARN',
+    },
+    extraArgs: ['--az', o.zone, '--vcpus', String(o.vcpus), '--memory-mb', String(o.memoryMb), '--disk-gb', String(o.diskGb), '--heartbeat-interval-seconds', '5'],
+  });
+}
