@@ -24,10 +24,10 @@ export interface ApiResult {
 export class ApiClient {
   constructor(readonly apiUrl: string) {}
 
-  async call(method: string, path: string, opts: { token?: string; body?: unknown; raw?: Buffer; contentType?: string } = {}): Promise<ApiResult> {
+  async call(method: string, path: string, opts: { token?: string; body?: unknown; raw?: Uint8Array<ArrayBuffer>; contentType?: string } = {}): Promise<ApiResult> {
     const headers: Record<string, string> = {};
     if (opts.token) headers['X-Auth-Token'] = opts.token;
-    let body: string | Buffer | undefined;
+    let body: string | Uint8Array<ArrayBuffer> | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['Content-Type'] = 'application/json';
@@ -103,7 +103,7 @@ export async function createPublicImage(client: ApiClient, adminToken: string, n
     body: { name, disk_format: 'raw', container_format: 'bare', visibility: 'public' },
   });
   const id: string = created.body.id;
-  await client.expect(204, 'PUT', `/image/v2/images/${id}/file`, { token: adminToken, raw: Buffer.alloc(1024 * 1024) });
+  await client.expect(204, 'PUT', `/image/v2/images/${id}/file`, { token: adminToken, raw: new Uint8Array(1024 * 1024) });
   return id;
 }
 

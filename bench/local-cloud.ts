@@ -43,7 +43,9 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
   if (shape.hostMemoryMb) args.push('--host-memory-mb', String(shape.hostMemoryMb));
   if (shape.hostDiskGb) args.push('--host-disk-gb', String(shape.hostDiskGb));
   const log = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'infra/local/start.ts'), ...args], {
+  // NOVALESS_BENCH_PROFILE=<dir>: a V8 CPU profile of the control-plane process, written when it stops.
+  const profile = process.env.NOVALESS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.NOVALESS_BENCH_PROFILE] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'infra/local/start.ts'), ...args], {
     cwd: repoRoot,
     env: { ...process.env, NOVALESS_STATE_DIR: stateDir, LOG_LEVEL: 'WARN' },
     stdio: ['ignore', log, log],

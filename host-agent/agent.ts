@@ -37,7 +37,7 @@ export interface AgentOverrides {
 export async function runAgent(config: AgentConfig, signal: AbortSignal, overrides: AgentOverrides = {}): Promise<void> {
   const log = (overrides.log ?? agentLogger).createChild({ persistentKeys: { host: config.host } });
   const state = await LocalState.open(config.state_dir);
-  const driver = overrides.driver ?? createDriver(config);
+  const driver = overrides.driver ?? (await createDriver(config, log));
   await driver.init(state.guests().map(knownGuestOf));
   log.info('host agent starting', { driver: driver.name, state_dir: config.state_dir, known_guests: state.guests().length });
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env tsx
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { agentLogger as logger, runAgent } from './agent.js';
 import { AgentConfigError, CONFIG_OVERRIDES, envVarOf, loadAgentConfig } from './config.js';
@@ -7,10 +8,11 @@ const USAGE = `usage: host-agent <command> [options]
 
 commands:
   run        run the agent: register this host, then run the guests the control plane sends
-  install    prepare a metal host (not implemented yet)
-  status     show the agent's state (not implemented yet)
+  install    prepare a metal host: check the prerequisites, write the config and the systemd
+             unit, register the host (--root DIR installs under DIR; --no-register skips it)
+  status     show the host's health and its guests (--json for JSON)
 
-options of run (each overrides the config file; HOST_AGENT_<NAME> variables work too):
+options of run, install and status (each overrides the config file; HOST_AGENT_<NAME> variables work too):
   --config FILE                   JSON config file
 ${CONFIG_OVERRIDES.map((o) => `  --${o.flag} ${o.kind === 'number' ? 'N' : 'VALUE'}`.padEnd(34) + `(${envVarOf(o.flag)})`).join('\n')}
 `;
@@ -25,6 +27,9 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        root: { type: 'string' },
+        'no-register': { type: 'boolean' },
+        json: { type: 'boolean' },
         ...Object.fromEntries(CONFIG_OVERRIDES.map((o) => [o.flag, { type: 'string' as const }])),
       },
     });
@@ -43,13 +48,49 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return run(values as Record<string, string | undefined>);
     case 'install':
+      return installCommand(values as Record<string, string | undefined>, { root: values.root ?? '/', register: !values['no-register'] });
     case 'status':
-      process.stderr.write(`host-agent ${command}: not implemented yet (issue: real guests)\n`);
-      return 2;
+      return statusCommand(values as Record<string, string | undefined>, Boolean(values.json));
     default:
       process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
       return 2;
   }
+}
+
+async function installCommand(flags: Record<string, string | undefined>, o: { root: string; register: boolean }): Promise<number> {
+  const { install } = await import('./install/install.js');
+  try {
+    const result = await install({ root: o.root, flags, env: process.env, register: o.register, log: logger, say: (line) => process.stdout.write(`${line}\n`) });
+    return result.ok ? 0 : 1;
+  } catch (error) {
+    if (error instanceof AgentConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function statusCommand(flags: Record<string, string | undefined>, json: boolean): Promise<number> {
+  const { formatStatus, hostStatus } = await import('./install/status.js');
+  let config;
+  try {
+    config = await loadAgentConfig({ file: flags.config ?? defaultConfigFile(), flags, env: process.env });
+  } catch (error) {
+    if (error instanceof AgentConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const status = await hostStatus(config, logger);
+  process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+  return status.checks.some((c) => c.required && !c.ok) ? 1 : 0;
+}
+
+/** The file `install` writes, when it exists. */
+function defaultConfigFile(): string | undefined {
+  return existsSync('/etc/novaless/host-agent.json') ? '/etc/novaless/host-agent.json' : undefined;
 }
 
 async function run(flags: Record<string, string | undefined>): Promise<number> {

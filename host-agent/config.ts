@@ -1,4 +1,6 @@
+import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { HostInventorySchema } from '../shared/domain/host.js';
@@ -14,7 +16,19 @@ export const AgentConfigSchema = z.strictObject({
   availability_zone: z.string().min(1).default('nova'),
   /** The address the control plane and consoles reach this host on. */
   host_ip: z.string().min(1).default('127.0.0.1'),
-  driver: z.enum(['fake'], { error: 'driver must be "fake" (the qemu driver comes with the issue "real guests")' }).default('fake'),
+  /** Nova's compute_driver: qemu where qemu-system-x86_64 is installed, fake otherwise (and for tests and benchmarks). */
+  driver: z.enum(['qemu', 'fake'], { error: 'driver must be "qemu" or "fake"' }).default(() => (qemuInstalled() ? 'qemu' : 'fake')),
+  /** The S3 bucket the images are in (the control plane's IMAGE_BUCKET); the qemu driver needs it. */
+  image_bucket: z.string().min(1).optional(),
+  /** The qemu driver's settings. */
+  qemu: z
+    .strictObject({
+      /** Nova's [libvirt] virt_type: kvm or qemu (TCG); unset = kvm where it really works (see drivers/qemu/kvm-detect.ts). */
+      virt_type: z.enum(['kvm', 'qemu']).optional(),
+      /** How long a soft reboot waits for the guest to shut down before resetting it (Nova's wait_soft_reboot_seconds). */
+      soft_reboot_timeout_seconds: z.number().int().positive().default(120),
+    })
+    .prefault({}),
   /** The capacity the fake driver offers, and how long its spawns take. */
   fake: z
     .strictObject({
@@ -38,6 +52,8 @@ export const AgentConfigSchema = z.strictObject({
   heartbeat_interval_seconds: z.number().positive().default(10),
   /** Nova's max_concurrent_builds. */
   max_parallel_builds: z.number().int().positive().default(10),
+  /** Nova's max_concurrent_snapshots. */
+  max_parallel_snapshots: z.number().int().positive().default(5),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -55,7 +71,23 @@ export const CONFIG_OVERRIDES = [
   { flag: 'state-dir', path: ['state_dir'], kind: 'string' },
   { flag: 'heartbeat-interval-seconds', path: ['heartbeat_interval_seconds'], kind: 'number' },
   { flag: 'max-parallel-builds', path: ['max_parallel_builds'], kind: 'number' },
+  { flag: 'max-parallel-snapshots', path: ['max_parallel_snapshots'], kind: 'number' },
+  { flag: 'image-bucket', path: ['image_bucket'], kind: 'string' },
+  { flag: 'virt-type', path: ['qemu', 'virt_type'], kind: 'string' },
 ] as const;
+
+/** Whether qemu-system-x86_64 is an executable on PATH. */
+export function qemuInstalled(path = process.env.PATH ?? ''): boolean {
+  return path.split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, 'qemu-system-x86_64'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 export const envVarOf = (flag: string) => `HOST_AGENT_${flag.toUpperCase().replace(/-/g, '_')}`;
 

@@ -36,9 +36,13 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): Promise<voi
 
 export async function beat({ driver, state, reporter, log }: HeartbeatOptions): Promise<void> {
   try {
-    const guests = await syncPowerStates(driver, state, log);
-    await reporter.send({ type: 'heartbeat', guests });
-    log.debug('sent heartbeat', { guests: guests.length });
+    const seen = await syncPowerStates(driver, state, log);
+    // A guest the hypervisor runs and the agent never built (or forgot) is reported, never killed.
+    const unknown = seen.filter((guest) => !state.guest(guest.instance_id));
+    for (const guest of unknown) log.warn('the hypervisor runs a guest this agent does not know; leaving it alone', { instance_id: guest.instance_id, power_state: guest.power_state });
+    const guests = seen.filter((guest) => !unknown.includes(guest));
+    await reporter.send({ type: 'heartbeat', guests, unknown_guests: unknown.map((guest) => guest.instance_id) });
+    log.debug('sent heartbeat', { guests: guests.length, unknown_guests: unknown.length });
   } catch (error) {
     log.warn('could not send heartbeat', { error: error as Error });
   }

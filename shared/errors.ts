@@ -53,7 +53,8 @@ export class MethodNotAllowed extends ApiError {
 
 export class NotAcceptable extends ApiError {
   constructor(message: string) {
-    super(406, 'notAcceptable', 'Not Acceptable', message);
+    // Nova's Fault has no name for 406 and falls back to computeFault.
+    super(406, 'computeFault', 'Not Acceptable', message);
   }
 }
 
@@ -78,6 +79,6 @@ export class RequestTooLarge extends ApiError {
 
 export class UnsupportedMediaType extends ApiError {
   constructor(message: string) {
-    super(415, 'mediaTypeNotSupported', 'Unsupported Media Type', message);
+    super(415, 'badMediaType', 'Unsupported Media Type', message);
   }
 }

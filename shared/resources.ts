@@ -68,6 +68,13 @@ export const adminPasswordParameter = `/${PREFIX}/admin-password`;
 export const imageObjectPrefix = 'images/';
 
 /**
+ * Host agents publish each guest's console log tail under this prefix of the image bucket (the
+ * API cannot ask an agent synchronously); agents may only put objects there.
+ */
+export const consoleObjectPrefix = 'consoles/';
+export const consoleObjectKey = (instanceId: string) => `${consoleObjectPrefix}${instanceId}.log`;
+
+/**
  * The principal tag that names a host agent's host (the part of its queue name after
  * `hostQueue.namePrefix`): the host-agent IAM policy lets a principal read only that queue.
  */

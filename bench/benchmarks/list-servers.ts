@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Instance } from '../../shared/domain/instance.js';
+import { InstanceSchema, type Instance } from '../../shared/domain/instance.js';
 import { VmState } from '../../shared/domain/instance-states.js';
 import { SHARED_NETWORK_NAME } from '../../functions/api/network/shared-network.js';
 import type { CloudInfo } from '../../infra/local/state-dir.js';
@@ -115,17 +115,19 @@ async function storeWriter(info: CloudInfo) {
 
 const imageRef = randomUUID();
 
+/** An ACTIVE server as the conductor leaves it (schema defaults for everything not set here). */
 function activeInstance(tenant: Tenant, n: number): Instance {
   const now = new Date(Date.now() + n).toISOString();
   const id = randomUUID();
   const name = `list-${n + 1}`;
-  return {
+  return InstanceSchema.parse({
     id,
     name,
     hostname: name,
     project_id: tenant.projectId,
     user_id: tenant.userId,
     image_ref: imageRef,
+    image_meta: { id: imageRef, disk_format: 'raw', size: 1024 * 1024, os_hash_algo: null, os_hash_value: null },
     flavor: { id: TINY.id, name: 'm1.tiny', vcpus: TINY.vcpus, ram: TINY.ram, disk: TINY.disk, ephemeral: 0, swap: 0, extra_specs: {} },
     key_name: null,
     key_data: null,
@@ -150,5 +152,5 @@ function activeInstance(tenant: Tenant, n: number): Instance {
     created_at: now,
     updated_at: now,
     launched_at: now,
-  };
+  });
 }

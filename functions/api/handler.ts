@@ -19,13 +19,14 @@ async function handle(event: APIGatewayProxyEvent, context: ApiContext): Promise
   const { route, params } = router.match(method, path);
   const headers = lowerCaseKeys(event.headers ?? {});
 
-  const microversion = route.service === 'compute' ? requestedVersion(headers) : minVersion;
   let auth: TokenContext | undefined;
   if (!route.public) {
     const token = headers['x-auth-token'];
     if (!token) throw new Unauthorized();
     auth = await verifyToken(token);
   }
+  // After the token, as in Nova, where keystonemiddleware runs before the version is read.
+  const microversion = route.service === 'compute' ? requestedVersion(headers) : minVersion;
 
   const req: ApiRequest = {
     method,

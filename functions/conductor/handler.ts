@@ -3,13 +3,13 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../../shared/logger.js';
 import { ConductorMessageSchema, type ConductorMessage } from '../../shared/messages/conductor.js';
 import { parseMessage } from '../../shared/messages/parse.js';
+import { onActionDone } from './reports/action-done.js';
+import { onActionFailed } from './reports/action-failed.js';
 import { onDestroyed } from './reports/destroyed.js';
 import { onHeartbeat } from './reports/heartbeat.js';
 import { onRegister } from './reports/register.js';
 import { onSpawnFailed } from './reports/spawn-failed.js';
 import { onSpawned } from './reports/spawned.js';
-
-const processor = new BatchProcessor(EventType.SQS);
 
 type Handlers = { [T in ConductorMessage['type']]: (report: Extract<ConductorMessage, { type: T }>) => Promise<void> };
 
@@ -19,6 +19,8 @@ const handlers: Handlers = {
   spawned: onSpawned,
   spawn_failed: onSpawnFailed,
   destroyed: onDestroyed,
+  action_done: onActionDone,
+  action_failed: onActionFailed,
 };
 
 async function onRecord(record: SQSRecord): Promise<void> {
@@ -34,4 +36,6 @@ async function onRecord(record: SQSRecord): Promise<void> {
 
 /** Lambda entry point: SQS batch of host reports; failed records are reported back for retry. */
 export const handler = (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, onRecord, processor, { context, processInParallel: true });
+  // A processor per invocation: its state (records, failures) must not be shared by invocations
+  // that run at the same time in one process, as the local runtime's pollers do.
+  processPartialResponse(event, onRecord, new BatchProcessor(EventType.SQS), { context, processInParallel: true });

@@ -58,6 +58,7 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
             disabled_reason: null,
             forced_down: false,
             last_heartbeat: at,
+            registered_at: at,
             created_at: at,
             updated_at: at,
           },
@@ -71,20 +72,27 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
   }
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':at': at };
-  const sets = Object.entries({ ...inventory, updated_at: at }).map(([k, v]) => {
+  const sets = Object.entries({ ...inventory, registered_at: at, updated_at: at }).map(([k, v]) => {
     names[`#${k}`] = k;
     values[`:${k}`] = v;
     return `#${k} = :${k}`;
   });
-  await dynamo().send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: keys.host(inv.host),
-      UpdateExpression: `SET ${sets.join(', ')}, last_heartbeat = if_not_exists(last_heartbeat, :at)`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    }),
-  );
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: keys.host(inv.host),
+        UpdateExpression: `SET ${sets.join(', ')}, last_heartbeat = if_not_exists(last_heartbeat, :at)`,
+        // A registration redelivered after a newer one must not roll the inventory back.
+        ConditionExpression: 'attribute_not_exists(registered_at) OR registered_at <= :at',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  } catch (err) {
+    if (isConditionFailure(err)) return;
+    throw err;
+  }
   await recordHeartbeat(inv.host, at);
 }
 

@@ -5,8 +5,6 @@ import { parseMessage } from '../../shared/messages/parse.js';
 import { SchedulerMessageSchema } from '../../shared/messages/scheduler.js';
 import { scheduleInstance } from './schedule-instance.js';
 
-const processor = new BatchProcessor(EventType.SQS);
-
 async function onRecord(record: SQSRecord): Promise<void> {
   const msg = parseMessage(SchedulerMessageSchema, record.body);
   // A malformed message never becomes valid: log it and let it go rather than retry it.
@@ -21,4 +19,6 @@ async function onRecord(record: SQSRecord): Promise<void> {
 
 /** Lambda entry point: SQS batch from the scheduler queue; failed records are reported back for retry. */
 export const handler = (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, onRecord, processor, { context, processInParallel: true });
+  // A processor per invocation: its state (records, failures) must not be shared by invocations
+  // that run at the same time in one process, as the local runtime's pollers do.
+  processPartialResponse(event, onRecord, new BatchProcessor(EventType.SQS), { context, processInParallel: true });

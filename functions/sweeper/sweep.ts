@@ -19,8 +19,10 @@ export async function sweepOverdueInstances(now = new Date()): Promise<{ errored
   let deleted = 0;
   for (const instance of overdue) {
     if (instance.task_state === TaskState.DELETING && !(await hostIsAlive(instance))) {
-      if (await removeInstance(instance)) deleted++;
-      logger.warn('completed a delete whose host is gone', { instance_id: instance.id, host: instance.host });
+      if (await removeInstance(instance)) {
+        deleted++;
+        logger.warn('completed a delete whose host is gone', { instance_id: instance.id, host: instance.host });
+      }
       continue;
     }
     if (await timeOut(instance)) errored++;

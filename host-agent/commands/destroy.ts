@@ -13,6 +13,7 @@ export async function handleDestroy({ instance_id: instanceId, request_id }: Des
   const { state, driver, reporter, log } = ctx;
 
   await ctx.guestLocks.run(instanceId, async () => {
+    const startedAt = new Date().toISOString();
     const existing = state.guest(instanceId);
     if (existing) {
       if (existing.phase !== 'deleting') await state.updateGuest(instanceId, { phase: 'deleting', request_id });
@@ -24,6 +25,6 @@ export async function handleDestroy({ instance_id: instanceId, request_id }: Des
     await driver.destroy(instanceId);
     await state.replaceWithTombstone({ instance_id: instanceId, request_id, outcome: 'destroyed', at: new Date().toISOString() });
     if (existing) log.info('destroyed guest');
-    await reporter.send({ type: 'destroyed', request_id, instance_id: instanceId });
+    await reporter.send({ type: 'destroyed', request_id, started_at: startedAt, instance_id: instanceId });
   });
 }

@@ -1,7 +1,13 @@
 import type { HostCommand } from '../../shared/messages/host.js';
 import type { CommandContext } from './context.js';
 import { handleDestroy } from './destroy.js';
+import { handlePause, handleUnpause } from './pause.js';
+import { handlePowerOff, handlePowerOn } from './power.js';
+import { handleReboot } from './reboot.js';
+import { handleRebuild } from './rebuild.js';
+import { handleSnapshot } from './snapshot.js';
 import { handleSpawn } from './spawn.js';
+import { handleResume, handleSuspend } from './suspend.js';
 
 /** Hands a validated command to its handler; resolves once the handler's report was sent. */
 export function dispatchCommand(command: HostCommand, ctx: CommandContext): Promise<void> {
@@ -10,5 +16,23 @@ export function dispatchCommand(command: HostCommand, ctx: CommandContext): Prom
       return handleSpawn(command, ctx);
     case 'destroy':
       return handleDestroy(command, ctx);
+    case 'power_off':
+      return handlePowerOff(command, ctx);
+    case 'power_on':
+      return handlePowerOn(command, ctx);
+    case 'reboot':
+      return handleReboot(command, ctx);
+    case 'pause':
+      return handlePause(command, ctx);
+    case 'unpause':
+      return handleUnpause(command, ctx);
+    case 'suspend':
+      return handleSuspend(command, ctx);
+    case 'resume':
+      return handleResume(command, ctx);
+    case 'rebuild':
+      return handleRebuild(command, ctx);
+    case 'snapshot':
+      return handleSnapshot(command, ctx);
   }
 }

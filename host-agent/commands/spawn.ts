@@ -53,17 +53,19 @@ export async function handleSpawn(command: SpawnCommand, ctx: CommandContext): P
       await driver.destroy(instanceId);
     }
 
+    const startedAt = new Date().toISOString();
     const outcome = await ctx.builds.run(() => build(command, ctx));
     if (outcome.ok) {
       await reporter.send({
         type: 'spawned',
         request_id,
+        started_at: startedAt,
         instance_id: instanceId,
         power_state: outcome.guest.power_state,
         addresses: outcome.guest.addresses,
       });
     } else {
-      await reporter.send({ type: 'spawn_failed', request_id, instance_id: instanceId, reason: outcome.reason });
+      await reporter.send({ type: 'spawn_failed', request_id, started_at: startedAt, instance_id: instanceId, reason: outcome.reason });
     }
   });
 }

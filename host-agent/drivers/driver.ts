@@ -43,6 +43,8 @@ export interface ComputeDriver {
   getConsoleOutput(instanceId: string, lengthLines?: number): Promise<string>;
   /** Captures the guest's root disk as an image for the agent to upload under imageId. */
   snapshot(instanceId: string, imageId: string): Promise<GuestSnapshot>;
+  /** Nova's rebuild: the same guest on a fresh root disk from spec.image (the new image), started again. */
+  rebuild(spec: GuestSpec): Promise<SpawnedGuest>;
 }
 
 export type RebootType = 'SOFT' | 'HARD';
@@ -83,6 +85,8 @@ export interface GuestSnapshot {
   disk_format: 'qcow2' | 'raw';
   container_format: 'bare';
   size_bytes: number;
+  /** The image file, when the driver wrote one (a multipart upload may read parts of it); removed once open()'s stream closes. */
+  path?: string;
   /** Opens the image bytes; called once, by the upload. */
   open(): Readable;
 }
@@ -157,5 +161,8 @@ export abstract class BaseComputeDriver implements ComputeDriver {
   }
   async snapshot(_instanceId: string, _imageId: string): Promise<GuestSnapshot> {
     throw new NotSupportedByDriver(this.name, 'snapshot');
+  }
+  async rebuild(_spec: GuestSpec): Promise<SpawnedGuest> {
+    throw new NotSupportedByDriver(this.name, 'rebuild');
   }
 }

@@ -82,6 +82,13 @@ export class FakeDriver extends BaseComputeDriver {
     return { power_state: PowerState.RUNNING, addresses: {} };
   }
 
+  async rebuild(spec: GuestSpec): Promise<SpawnedGuest> {
+    const guest = this.guest(spec.instance_id);
+    guest.spec = spec;
+    this.transition(guest, PowerState.RUNNING, `rebuilt from image ${spec.image_id}`);
+    return { power_state: PowerState.RUNNING, addresses: {} };
+  }
+
   async destroy(instanceId: string): Promise<void> {
     this.guests.delete(instanceId);
   }

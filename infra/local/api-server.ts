@@ -11,6 +11,9 @@ type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<API
  * Serves the API Lambda handler over HTTP the way API Gateway's REST proxy integration does:
  * each request becomes one proxy event, bodies of binary media types (application/octet-stream,
  * as the stack declares) are base64-encoded, and the same payload cap applies.
+ * Except for binary uploads declared larger than the cap (image data): like the large-upload
+ * front described in docs/images.md, it hands the function their headers only, discards the
+ * body, and answers what the function answered (the image API's redirect to S3).
  */
 export function startApiServer(handler: ApiHandler, port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
@@ -25,7 +28,15 @@ export function startApiServer(handler: ApiHandler, port: number, host = '127.0.
   });
 }
 
+const isBinary = (req: IncomingMessage) => /application\/octet-stream/i.test(req.headers['content-type'] ?? '');
+
 async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (isBinary(req) && Number(req.headers['content-length'] ?? 0) > LAMBDA_PAYLOAD_LIMIT) {
+    const result = await handler(toEvent(req, Buffer.alloc(0)), lambdaContext('api'));
+    // A client sends the whole body before it reads the answer (python-requests does): take it all.
+    for await (const _ of req);
+    return respond(req, res, result);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -44,7 +55,10 @@ async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerRespo
     res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
     return;
   }
-  const result = await handler(event, lambdaContext('api'));
+  respond(req, res, await handler(event, lambdaContext('api')));
+}
+
+function respond(req: IncomingMessage, res: ServerResponse, result: APIGatewayProxyResult): void {
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '');
   const headers: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
   headers['Content-Length'] = body.length;
@@ -67,7 +81,7 @@ function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
     query[k] = v;
     (multiQuery[k] ??= []).push(v);
   }
-  const binary = /application\/octet-stream/i.test(req.headers['content-type'] ?? '');
+  const binary = isBinary(req);
   return {
     httpMethod: req.method ?? 'GET',
     path: decodeURIComponent(url.pathname),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createSqsServer } from 'local-aws-sqs';
 import S3rver from 's3rver';
+import type { S3Event } from 'aws-lambda';
 
 /**
  * The AWS emulators `npm start` runs when no AWS_ENDPOINT_URL is given (see DESIGN.md for why
@@ -15,6 +16,8 @@ import S3rver from 's3rver';
  */
 export interface Emulators {
   endpoints: { dynamodb: string; sqs: string; s3: string };
+  /** Delivers the S3 emulator's event notifications, as the bucket's notifications do in AWS. */
+  onS3Event(listener: (event: S3Event) => void): void;
   stop(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export async function startEmulators(stateDir: string): Promise<Emulators> {
       sqs: `http://127.0.0.1:${sqsPort}`,
       s3: `http://127.0.0.1:${s3Port}`,
     },
+    onS3Event: (listener) => void s3.on('event', listener),
     async stop() {
       await new Promise<void>((resolve) => sqs.close(() => resolve()));
       (sqs as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

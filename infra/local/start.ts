@@ -80,6 +80,9 @@ async function main(): Promise<void> {
   const { QueuePoller } = await import('./queue-poller.js');
 
   const server = await startApiServer(api as never, port);
+  // The stack's image bucket notifies the image data function; s3rver's events stand in for it.
+  const { handleImageDataArrival } = await import('../../functions/api/image/image-data-arrival.js');
+  emulators?.onS3Event((event) => void handleImageDataArrival(event).catch((err) => say(`image data arrival failed: ${(err as Error).message}`)));
   const pollers = [
     new QueuePoller('scheduler', resources.schedulerQueueUrl, scheduler, schedulerQueue.batchSize),
     new QueuePoller('conductor', resources.conductorQueueUrl, conductor, conductorQueue.batchSize),

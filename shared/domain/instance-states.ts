@@ -82,11 +82,94 @@ export function vmStatesForStatus(status: string): VmState[] {
   return (Object.keys(STATUS_MAP) as VmState[]).filter((vm) => Object.values(STATUS_MAP[vm]).includes(wanted));
 }
 
+/** The vm_states and task_states an action may start from; null means any. */
+export interface AllowedStates {
+  vmStates: readonly VmState[] | null;
+  /** `[null]` means no task may be running. */
+  taskStates: readonly (TaskState | null)[] | null;
+}
+
+const NO_TASK = [null] as const;
+/** nova/compute/vm_states.py ALLOW_SOFT_REBOOT, ALLOW_HARD_REBOOT. */
+const ALLOW_SOFT_REBOOT = [VmState.ACTIVE] as const;
+const ALLOW_HARD_REBOOT = [...ALLOW_SOFT_REBOOT, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED, VmState.ERROR] as const;
+/** nova/compute/task_states.py ALLOW_REBOOT (the task states this cloud has): a hard reboot may interrupt these. */
+const ALLOW_REBOOT = [
+  null,
+  TaskState.REBOOTING,
+  TaskState.REBOOTING_HARD,
+  TaskState.RESUMING,
+  TaskState.UNPAUSING,
+  TaskState.PAUSING,
+  TaskState.SUSPENDING,
+] as const;
+
 /**
- * The states each server action allows (Nova's @check_instance_state on the compute API).
- * `taskStates: [null]` means no task may be running.
+ * The states each server action allows: Nova's @check_instance_state on nova/compute/api.py.
+ * Lock, unlock and console output check no state (Nova does not either).
  */
 export const allowedStates = {
   delete: { vmStates: null, taskStates: null },
   update: { vmStates: null, taskStates: null },
-} satisfies Record<string, { vmStates: VmState[] | null; taskStates: (TaskState | null)[] | null }>;
+  stop: { vmStates: [VmState.ACTIVE, VmState.ERROR], taskStates: NO_TASK },
+  start: { vmStates: [VmState.STOPPED], taskStates: NO_TASK },
+  softReboot: { vmStates: ALLOW_SOFT_REBOOT, taskStates: NO_TASK },
+  hardReboot: { vmStates: ALLOW_HARD_REBOOT, taskStates: ALLOW_REBOOT },
+  pause: { vmStates: [VmState.ACTIVE], taskStates: NO_TASK },
+  unpause: { vmStates: [VmState.PAUSED], taskStates: NO_TASK },
+  suspend: { vmStates: [VmState.ACTIVE], taskStates: NO_TASK },
+  resume: { vmStates: [VmState.SUSPENDED], taskStates: NO_TASK },
+  rebuild: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR], taskStates: NO_TASK },
+  createImage: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED], taskStates: NO_TASK },
+  lock: { vmStates: null, taskStates: null },
+  unlock: { vmStates: null, taskStates: null },
+  consoleOutput: { vmStates: null, taskStates: null },
+} as const satisfies Record<string, AllowedStates>;
+
+export type StateRule = keyof typeof allowedStates;
+
+/** Why an instance's states refuse a rule, as Nova's InstanceInvalidState names it; undefined when they allow it. */
+export function stateRefusal(
+  rule: StateRule,
+  i: { vm_state: VmState; task_state: TaskState | null },
+): { attr: 'vm_state' | 'task_state'; state: string } | undefined {
+  const { vmStates, taskStates } = allowedStates[rule] as AllowedStates;
+  if (vmStates && !vmStates.includes(i.vm_state)) return { attr: 'vm_state', state: i.vm_state };
+  if (taskStates && !taskStates.includes(i.task_state)) return { attr: 'task_state', state: String(i.task_state ?? 'None') };
+  return undefined;
+}
+
+/** The actions recorded per instance (os-instance-actions), as Nova names them. */
+export const InstanceActionName = {
+  CREATE: 'create',
+  DELETE: 'delete',
+  STOP: 'stop',
+  START: 'start',
+  REBOOT: 'reboot',
+  PAUSE: 'pause',
+  UNPAUSE: 'unpause',
+  SUSPEND: 'suspend',
+  RESUME: 'resume',
+  REBUILD: 'rebuild',
+  CREATE_IMAGE: 'createImage',
+  LOCK: 'lock',
+  UNLOCK: 'unlock',
+} as const;
+export type InstanceActionName = (typeof InstanceActionName)[keyof typeof InstanceActionName];
+
+/** The compute-side event each action records (Nova's @wrap_instance_event names); lock/unlock have none. */
+export const ACTION_EVENTS: Record<InstanceActionName, string | null> = {
+  create: 'compute__do_build_and_run_instance',
+  delete: 'compute_terminate_instance',
+  stop: 'compute_stop_instance',
+  start: 'compute_start_instance',
+  reboot: 'compute_reboot_instance',
+  pause: 'compute_pause_instance',
+  unpause: 'compute_unpause_instance',
+  suspend: 'compute_suspend_instance',
+  resume: 'compute_resume_instance',
+  rebuild: 'compute_rebuild_instance',
+  createImage: 'compute_snapshot_instance',
+  lock: null,
+  unlock: null,
+};

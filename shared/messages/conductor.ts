@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HostInventorySchema } from '../domain/host.js';
+import { InstanceActionName } from '../domain/instance-states.js';
 
 /** Conductor queue: what host agents report. Every report names its host and when it was made. */
 const report = { host: z.string(), at: z.string(), request_id: z.string().optional() };
@@ -11,11 +12,17 @@ export const HeartbeatReportSchema = z.object({
   ...report,
   /** Guests the agent runs, with their power state, so the conductor can notice drift. */
   guests: z.array(z.object({ instance_id: z.string(), power_state: z.number().int() })).default([]),
+  /** Guests the hypervisor runs that the agent never built or no longer knows: reported, never killed. */
+  unknown_guests: z.array(z.string()).optional(),
 });
+
+/** When the host started the work a report ends (the start of the instance action's event). */
+const startedAt = { started_at: z.string().optional() };
 
 export const SpawnedReportSchema = z.object({
   type: z.literal('spawned'),
   ...report,
+  ...startedAt,
   instance_id: z.string().uuid(),
   power_state: z.number().int(),
   addresses: z.record(z.string(), z.array(z.object({ addr: z.string(), version: z.union([z.literal(4), z.literal(6)]), mac_addr: z.string() }))).default({}),
@@ -24,11 +31,64 @@ export const SpawnedReportSchema = z.object({
 export const SpawnFailedReportSchema = z.object({
   type: z.literal('spawn_failed'),
   ...report,
+  ...startedAt,
   instance_id: z.string().uuid(),
   reason: z.string(),
 });
 
-export const DestroyedReportSchema = z.object({ type: z.literal('destroyed'), ...report, instance_id: z.string().uuid() });
+export const DestroyedReportSchema = z.object({ type: z.literal('destroyed'), ...report, ...startedAt, instance_id: z.string().uuid() });
+
+/** The actions a host carries out on a running guest and reports with action_done / action_failed. */
+export const GuestActionSchema = z.enum([
+  InstanceActionName.STOP,
+  InstanceActionName.START,
+  InstanceActionName.REBOOT,
+  InstanceActionName.PAUSE,
+  InstanceActionName.UNPAUSE,
+  InstanceActionName.SUSPEND,
+  InstanceActionName.RESUME,
+  InstanceActionName.REBUILD,
+  InstanceActionName.CREATE_IMAGE,
+]);
+export type GuestAction = z.infer<typeof GuestActionSchema>;
+
+const actionReport = {
+  ...report,
+  request_id: z.string(),
+  instance_id: z.string().uuid(),
+  action: GuestActionSchema,
+  started_at: z.string(),
+};
+
+/** The snapshot's bytes are uploaded: what the conductor needs to complete the upload and activate the image. */
+export const SnapshotUploadSchema = z.object({
+  parts: z.array(z.object({ part_number: z.number().int().positive(), etag: z.string() })).min(1),
+  disk_format: z.enum(['qcow2', 'raw']),
+  size: z.number().int().nonnegative(),
+  virtual_size: z.number().int().nonnegative().nullable(),
+  /** md5 hex, Glance's `checksum`. */
+  checksum: z.string(),
+  /** sha512 hex, Glance's `os_hash_value`. */
+  os_hash_value: z.string(),
+});
+export type SnapshotUpload = z.infer<typeof SnapshotUploadSchema>;
+
+/** The host did what the action asked; `power_state` is the guest's afterwards. */
+export const ActionDoneReportSchema = z.object({
+  type: z.literal('action_done'),
+  ...actionReport,
+  power_state: z.number().int(),
+  /** Only for createImage. */
+  snapshot: SnapshotUploadSchema.optional(),
+});
+
+/** The host could not do it; `power_state` is the guest's afterwards (NOSTATE when it is gone). */
+export const ActionFailedReportSchema = z.object({
+  type: z.literal('action_failed'),
+  ...actionReport,
+  power_state: z.number().int(),
+  reason: z.string(),
+});
 
 export const ConductorMessageSchema = z.discriminatedUnion('type', [
   RegisterReportSchema,
@@ -36,5 +96,7 @@ export const ConductorMessageSchema = z.discriminatedUnion('type', [
   SpawnedReportSchema,
   SpawnFailedReportSchema,
   DestroyedReportSchema,
+  ActionDoneReportSchema,
+  ActionFailedReportSchema,
 ]);
 export type ConductorMessage = z.infer<typeof ConductorMessageSchema>;

@@ -27,6 +27,14 @@ export function spawnCommandFor(i: Instance, requestId: string): Extract<HostCom
   };
 }
 
+/** Sends a command to a host's queue; false when the host is not registered (there is no queue to send to). */
+export async function sendHostCommand(hostName: string, command: HostCommand): Promise<boolean> {
+  const host = await getHost(hostName);
+  if (!host) return false;
+  await sendMessage(host.queue_url, HostCommandSchema, command);
+  return true;
+}
+
 /** Tells a host to destroy a guest (idempotent on the agent's side). */
 export async function sendDestroy(hostName: string, instanceId: string, requestId = 'req-conductor'): Promise<void> {
   const host = await getHost(hostName);

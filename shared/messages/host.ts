@@ -33,5 +33,46 @@ export const DestroyCommandSchema = z.object({
   instance_id: z.string().uuid(),
 });
 
-export const HostCommandSchema = z.discriminatedUnion('type', [SpawnCommandSchema, DestroyCommandSchema]);
+/** Every guest action names its guest and the API request it comes from (its instance action). */
+const guestAction = { request_id: z.string(), instance_id: z.string().uuid() };
+
+/** ACPI power-down, forced off after timeout_sec (Nova's clean shutdown, shutdown_timeout). */
+export const PowerOffCommandSchema = z.object({ type: z.literal('power_off'), ...guestAction, timeout_sec: z.number().int().nonnegative() });
+export const PowerOnCommandSchema = z.object({ type: z.literal('power_on'), ...guestAction });
+export const RebootCommandSchema = z.object({ type: z.literal('reboot'), ...guestAction, reboot_type: z.enum(['SOFT', 'HARD']) });
+export const PauseCommandSchema = z.object({ type: z.literal('pause'), ...guestAction });
+export const UnpauseCommandSchema = z.object({ type: z.literal('unpause'), ...guestAction });
+export const SuspendCommandSchema = z.object({ type: z.literal('suspend'), ...guestAction });
+export const ResumeCommandSchema = z.object({ type: z.literal('resume'), ...guestAction });
+
+/** Rebuild the guest from a new image (same instance, new root disk); powered on afterwards only if it ran before. */
+export const RebuildCommandSchema = z
+  .object({ type: z.literal('rebuild'), ...guestAction, guest: GuestSpecSchema, power_on: z.boolean() })
+  .refine((c) => c.guest.instance_id === c.instance_id, 'guest.instance_id must be the instance_id');
+
+/**
+ * Snapshot the guest's disk into image `image_id`: the agent PUTs the image bytes, part by part
+ * (`part_size` bytes each, the last one shorter), to the presigned part URLs, and reports the
+ * ETags with the size and hashes. It never needs S3 credentials for this.
+ */
+export const SnapshotCommandSchema = z.object({
+  type: z.literal('snapshot'),
+  ...guestAction,
+  image_id: z.string(),
+  upload: z.object({ part_size: z.number().int().positive(), part_urls: z.array(z.string().url()).min(1) }),
+});
+
+export const HostCommandSchema = z.discriminatedUnion('type', [
+  SpawnCommandSchema,
+  DestroyCommandSchema,
+  PowerOffCommandSchema,
+  PowerOnCommandSchema,
+  RebootCommandSchema,
+  PauseCommandSchema,
+  UnpauseCommandSchema,
+  SuspendCommandSchema,
+  ResumeCommandSchema,
+  RebuildCommandSchema,
+  SnapshotCommandSchema,
+]);
 export type HostCommand = z.infer<typeof HostCommandSchema>;

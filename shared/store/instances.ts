@@ -249,6 +249,21 @@ export const TASK_DEADLINE_SECONDS: Record<string, number> = {
   scheduling: 120,
   spawning: 600,
   deleting: 300,
+  // A clean shutdown waits up to POWER_OFF_TIMEOUT_SECONDS before forcing the guest off.
+  'powering-off': 300,
+  'powering-on': 300,
+  // A soft reboot waits for the guest to shut down before it resets it.
+  rebooting: 300,
+  rebooting_hard: 300,
+  pausing: 120,
+  unpausing: 120,
+  // Suspend writes the guest's memory to disk; resume reads it back.
+  suspending: 600,
+  resuming: 600,
+  // A rebuild may download a new image first.
+  rebuilding: 900,
+  // The disk is copied and uploaded; also how long the presigned part URLs stay valid.
+  image_snapshot: 3600,
 };
 
 export function deadlineFor(task: string, now = Date.now()): string {

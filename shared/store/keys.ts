@@ -4,6 +4,7 @@
  * | item              | pk                   | sk                 | gsi1 (pk / sk)                      | gsi2 (pk / sk)           | gsi3 (pk / sk)          |
  * |-------------------|----------------------|--------------------|-------------------------------------|--------------------------|-------------------------|
  * | instance          | INSTANCE#<id>        | INSTANCE           | PROJECT#<pid>#INSTANCES / <created>#<id> | TYPE#INSTANCE / <created>#<id> | DEADLINE / <iso deadline>#<id> (only while a task runs) |
+ * | instance action   | INSTANCE#<id>        | ACTION#<request id> | (events inside; `expires_at` set once the instance is gone) |  |                         |
  * | host (compute)    | HOST#<name>          | HOST               |                                     | TYPE#HOST / <name>       |                         |
  * | flavor            | FLAVOR#<id>          | FLAVOR             |                                     | TYPE#FLAVOR / <id>       |                         |
  * | flavor access     | FLAVOR#<id>          | ACCESS#<project>   |                                     |                          |                         |
@@ -22,6 +23,7 @@
  */
 export const keys = {
   instance: (id: string) => ({ pk: `INSTANCE#${id}`, sk: 'INSTANCE' }),
+  instanceAction: (instanceId: string, requestId: string) => ({ pk: `INSTANCE#${instanceId}`, sk: `ACTION#${requestId}` }),
   host: (name: string) => ({ pk: `HOST#${name}`, sk: 'HOST' }),
   flavor: (id: string) => ({ pk: `FLAVOR#${id}`, sk: 'FLAVOR' }),
   flavorAccess: (flavorId: string, projectId: string) => ({ pk: `FLAVOR#${flavorId}`, sk: `ACCESS#${projectId}` }),

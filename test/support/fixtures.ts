@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../../shared/aws.js';
 import type { HostInventory } from '../../shared/domain/host.js';
 import type { Instance } from '../../shared/domain/instance.js';
 import { TaskState, VmState } from '../../shared/domain/instance-states.js';
 import { getHost, setHostStatus } from '../../shared/store/hosts.js';
 import { deadlineFor } from '../../shared/store/instances.js';
+import { keys } from '../../shared/store/keys.js';
+import { tableName } from '../../shared/store/table.js';
 
 /** A name no other suite (or earlier run against the same cloud) uses. */
 export const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
@@ -22,13 +26,15 @@ export function hostInventory(host: string, zone: string, size: { vcpus: number;
 export function newInstance(projectId: string, fields: Partial<Instance> = {}): Instance {
   const id = randomUUID();
   const now = new Date().toISOString();
+  const imageId = randomUUID();
   return {
     id,
     name: `test-${id.slice(0, 8)}`,
     hostname: `test-${id.slice(0, 8)}`,
     project_id: projectId,
     user_id: 'test-user',
-    image_ref: randomUUID(),
+    image_ref: imageId,
+    image_meta: { id: imageId, disk_format: 'qcow2', size: 196_616, virtual_size: 64 * 1024 * 1024, os_hash_algo: null, os_hash_value: null },
     flavor: M1_TINY,
     key_name: null,
     key_data: null,
@@ -70,4 +76,20 @@ export async function hostUsage(name: string) {
  */
 export async function retireHost(name: string): Promise<void> {
   await setHostStatus(name, 'disabled', 'integration test finished');
+}
+
+/**
+ * Moves a host's last heartbeat back, as if its agent had stopped beating at that time: the
+ * conductor itself never moves a heartbeat back, so a test that needs a down host writes it.
+ */
+export async function backdateHeartbeat(name: string, at: string): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.host(name),
+      UpdateExpression: 'SET last_heartbeat = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':at': at },
+    }),
+  );
 }

@@ -45,3 +45,18 @@ export async function deliver(handler: SqsHandler, ...bodies: unknown[]): Promis
   const res = await handler(event, lambdaContext());
   if (res?.batchItemFailures?.length) throw new Error(`handler failed ${res.batchItemFailures.length} of ${bodies.length} record(s)`);
 }
+
+/**
+ * Invokes a handler with one batch and says which records it failed, as the event source mapping
+ * sees it: the batchItemFailures, or every record when the handler throws (the whole batch returns).
+ */
+export async function invoke(handler: SqsHandler, bodies: unknown[]): Promise<{ ids: string[]; failed: string[] }> {
+  const event = sqsEvent(bodies);
+  const ids = event.Records.map((r) => r.messageId);
+  try {
+    const res = await handler(event, lambdaContext());
+    return { ids, failed: (res?.batchItemFailures ?? []).map((f) => f.itemIdentifier) };
+  } catch {
+    return { ids, failed: ids };
+  }
+}

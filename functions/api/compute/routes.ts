@@ -11,6 +11,7 @@ import { limitRoutes } from './limits.js';
 import { serverIpsRoutes } from './server-ips.js';
 import { serverMetadataRoutes } from './server-metadata.js';
 import { serverRoutes } from './servers.js';
+import { serverActionRoutes } from './server-actions/routes.js';
 import { serviceRoutes } from './services.js';
 import { versionRoutes } from './versions.js';
 
@@ -18,6 +19,7 @@ import { versionRoutes } from './versions.js';
 export const computeRoutes: Route[] = [
   ...versionRoutes,
   ...serverRoutes,
+  ...serverActionRoutes,
   ...serverMetadataRoutes,
   ...serverIpsRoutes,
   ...flavorRoutes,

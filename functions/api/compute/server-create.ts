@@ -12,6 +12,7 @@ import { listHosts } from '../../../shared/store/hosts.js';
 import { allocateAddresses } from '../../../shared/store/ipam.js';
 import { createInstances, deadlineFor, QuotaExceededError } from '../../../shared/store/instances.js';
 import { getKeypair } from '../../../shared/store/keypairs.js';
+import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
 import { getImage, imageVisibleTo } from '../image/image-store.js';
@@ -147,6 +148,11 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     if (err instanceof QuotaExceededError) throw new QuotaExceeded(err.message);
     throw err;
   }
+  await Promise.all(
+    instances.map((i) =>
+      recordAction(newAction({ instanceId: i.id, action: 'create', requestId: req.requestId, userId: req.auth.user_id, projectId: req.auth.project_id }, now)),
+    ),
+  );
   await Promise.all(
     instances.map((i) =>
       sendMessage(config().SCHEDULER_QUEUE_URL, SchedulerMessageSchema, { type: 'build', request_id: req.requestId, instance_id: i.id }),

@@ -3,7 +3,9 @@ import type { Service } from './types.js';
 
 /** The error body each service's clients parse. */
 export function errorBody(service: Service, err: ApiError): unknown {
-  switch (service) {
+  // Before any service sees a request, keystonemiddleware refuses a missing or invalid token
+  // with Keystone's body, whatever the service.
+  switch (err.status === 401 ? 'identity' : service) {
     case 'identity':
       return { error: { code: err.status, message: err.message, title: err.title } };
     case 'network':

@@ -7,6 +7,12 @@ import { imageObjectKey, type DiskFormat } from '../../../shared/domain/image.js
 import { HEAD_BYTES, inspectHead, virtualSizeOf } from './disk-inspect.js';
 import type { UploadedData } from './image-store.js';
 
+/**
+ * S3 object metadata the API sets on data it stored and hashed itself (uploads small enough
+ * for one request): their ObjectCreated events are not arrivals to verify (image-data-arrival.ts).
+ */
+export const HASHED_BY_API_METADATA = { 'hashed-by': 'api' } as const;
+
 /** Counts, hashes and inspects the bytes flowing through it; fails the stream on a refused disk header. */
 export class ImageDataMeter extends Transform {
   private readonly md5 = createHash('md5');
@@ -71,6 +77,7 @@ export async function storeImageData(imageId: string, diskFormat: DiskFormat | n
       Key: imageObjectKey(imageId),
       Body: source.pipe(meter),
       ContentType: 'application/octet-stream',
+      Metadata: { ...HASHED_BY_API_METADATA },
     },
   });
   await upload.done();

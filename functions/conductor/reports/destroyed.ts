@@ -1,12 +1,21 @@
 import type { z } from 'zod';
-import { TaskState } from '../../../shared/domain/instance-states.js';
+import { ACTION_EVENTS, TaskState } from '../../../shared/domain/instance-states.js';
 import { logger } from '../../../shared/logger.js';
 import type { DestroyedReportSchema } from '../../../shared/messages/conductor.js';
 import { getInstance, removeInstance } from '../../../shared/store/instances.js';
+import { expireActions, finishEvent } from '../../../shared/store/instance-actions.js';
+import { deleteConsoleLog } from '../console-log.js';
 
 /** The guest is gone from its host: remove the instance, releasing its claim and quota once. */
 export async function onDestroyed(report: z.infer<typeof DestroyedReportSchema>): Promise<void> {
   const instance = await getInstance(report.instance_id);
   if (!instance || instance.task_state !== TaskState.DELETING) return;
-  if (await removeInstance(instance)) logger.info('instance deleted', { instance_id: instance.id, host: report.host });
+  if (!(await removeInstance(instance))) return;
+  logger.info('instance deleted', { instance_id: instance.id, host: report.host });
+  if (report.request_id) {
+    const event = ACTION_EVENTS.delete!;
+    await finishEvent(instance.id, report.request_id, { event, start_time: report.started_at ?? report.at, finish_time: report.at, result: 'Success' });
+  }
+  await expireActions(instance.id);
+  await deleteConsoleLog(instance.id);
 }

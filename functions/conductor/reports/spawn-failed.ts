@@ -1,11 +1,12 @@
 import type { z } from 'zod';
-import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
+import { ACTION_EVENTS, TaskState, VmState } from '../../../shared/domain/instance-states.js';
 import { config } from '../../../shared/config.js';
 import { logger } from '../../../shared/logger.js';
 import type { SpawnFailedReportSchema } from '../../../shared/messages/conductor.js';
 import { SchedulerMessageSchema } from '../../../shared/messages/scheduler.js';
 import { sendMessage } from '../../../shared/messages/send.js';
 import { claimRelease, deadlineFor, getInstance, transact, versionedUpdate } from '../../../shared/store/instances.js';
+import { finishEvent } from '../../../shared/store/instance-actions.js';
 
 /** Builds tried before an instance goes to ERROR (Nova's [scheduler] max_attempts). */
 export const MAX_BUILD_ATTEMPTS = 3;
@@ -47,5 +48,9 @@ export async function onSpawnFailed(report: z.infer<typeof SpawnFailedReportSche
   const changes = { vm_state: VmState.ERROR, task_state: null, task_deadline: null, claimed_host: null, attempted_hosts: attempted, fault };
   if (await transact([versionedUpdate(instance, changes), ...release])) {
     logger.error('build failed on every host tried', { instance_id: instance.id, hosts: attempted });
+    if (report.request_id) {
+      const event = ACTION_EVENTS.create!;
+      await finishEvent(instance.id, report.request_id, { event, start_time: report.started_at ?? report.at, finish_time: report.at, result: 'Error', traceback: fault.message });
+    }
   }
 }

@@ -1,8 +1,9 @@
 import type { z } from 'zod';
-import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
+import { ACTION_EVENTS, TaskState, VmState } from '../../../shared/domain/instance-states.js';
 import { logger } from '../../../shared/logger.js';
 import type { SpawnedReportSchema } from '../../../shared/messages/conductor.js';
 import { getInstance, updateInstance } from '../../../shared/store/instances.js';
+import { finishEvent } from '../../../shared/store/instance-actions.js';
 import { sendDestroy } from '../../../shared/messages/host-commands.js';
 
 /**
@@ -27,5 +28,10 @@ export async function onSpawned(report: z.infer<typeof SpawnedReportSchema>): Pr
     power_state: report.power_state,
     launched_at: now,
   });
-  if (updated) logger.info('instance is active', { instance_id: instance.id, host: report.host });
+  if (!updated) return;
+  logger.info('instance is active', { instance_id: instance.id, host: report.host });
+  if (report.request_id) {
+    const event = ACTION_EVENTS.create!;
+    await finishEvent(instance.id, report.request_id, { event, start_time: report.started_at ?? report.at, finish_time: report.at, result: 'Success' });
+  }
 }

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Image } from '../../../../shared/domain/image.js';
+import type { Instance } from '../../../../shared/domain/instance.js';
+import { InstanceActionName, TaskState, VmState } from '../../../../shared/domain/instance-states.js';
+import { QUOTA_DEFAULTS } from '../../../../shared/domain/quota.js';
+import { BadRequest } from '../../../../shared/errors.js';
+import { spawnCommandFor } from '../../../../shared/messages/host-commands.js';
+import { json, validate } from '../../http/body.js';
+import type { ApiRequest, ApiResponse } from '../../http/types.js';
+import { getImage, imageVisibleTo } from '../../image/image-store.js';
+import { ServerName } from '../server-create.js';
+import { serverDetail } from '../views/server-view.js';
+import { loadInstance } from '../server-access.js';
+import { checkActionAllowed, startGuestTask } from './guest-task.js';
+import type { ServerAction } from './server-action.js';
+
+/** The `rebuild` body at microversion 2.1 (personality files are accepted and not injected). */
+const RebuildSchema = z.strictObject({
+  imageRef: z.string().min(1),
+  name: ServerName.optional(),
+  metadata: z
+    .record(z.string().min(1).max(255), z.string().max(255))
+    .refine((m) => Object.keys(m).length <= QUOTA_DEFAULTS.metadata_items, 'too many metadata items')
+    .optional(),
+  adminPass: z.string().optional(),
+  accessIPv4: z.string().optional(),
+  accessIPv6: z.string().optional(),
+  'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
+  personality: z.array(z.strictObject({ path: z.string().max(255), contents: z.string().base64() })).optional(),
+  preserve_ephemeral: z.boolean().optional(),
+});
+
+/** The new image, checked as a boot image is (visible, active, fits the flavor), or 400. */
+async function rebuildImage(req: ApiRequest, ref: string, instance: Instance): Promise<Image> {
+  const id = ref.replace(/\/+$/, '').split('/').pop() ?? ref;
+  const image = z.string().uuid().safeParse(id).success ? await getImage(id) : undefined;
+  if (!image || !imageVisibleTo(image, req.auth)) throw new BadRequest(`Image ${ref} could not be found.`);
+  if (image.status !== 'active') throw new BadRequest(`Image ${image.id} is not active.`);
+  const minDisk = Math.max(image.min_disk ?? 0, Math.ceil((image.size ?? 0) / 1024 ** 3));
+  if (instance.flavor.disk > 0 && instance.flavor.disk < minDisk) {
+    throw new BadRequest(`Flavor's disk is too small for requested image. Flavor disk is ${instance.flavor.disk} GB, minimum is ${minDisk} GB.`);
+  }
+  if ((image.min_ram ?? 0) > instance.flavor.ram) throw new BadRequest("Flavor's memory is too small for requested image.");
+  return image;
+}
+
+/**
+ * `rebuild`: the same server on a fresh root disk from a new image. 202 with the server
+ * (status REBUILD) and its admin password; the host's report makes it ACTIVE again (SHUTOFF if
+ * it was stopped).
+ */
+async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
+  const request = validate(RebuildSchema, body);
+  // Checked before the image, so a server in a wrong state gets the 409 whatever the image.
+  const image = await rebuildImage(req, request.imageRef, await loadForImageCheck(req));
+  const updated = await startGuestTask(req, {
+    action: InstanceActionName.REBUILD,
+    rule: 'rebuild',
+    taskState: TaskState.REBUILDING,
+    changes: () => ({
+      image_ref: image.id,
+      image_meta: {
+        id: image.id,
+        disk_format: image.disk_format,
+        size: image.size,
+        virtual_size: image.virtual_size,
+        os_hash_algo: image.os_hash_algo,
+        os_hash_value: image.os_hash_value,
+      },
+      ...(request.name ? { name: request.name } : {}),
+      ...(request.metadata ? { metadata: request.metadata } : {}),
+    }),
+    command: (i, requestId) => ({
+      type: 'rebuild',
+      request_id: requestId,
+      instance_id: i.id,
+      guest: spawnCommandFor(i, requestId).guest,
+      power_on: i.vm_state !== VmState.STOPPED,
+    }),
+  });
+  const adminPass = request.adminPass ?? randomUUID().replace(/-/g, '').slice(0, 12);
+  return json(202, { server: { ...serverDetail(req, updated), adminPass } });
+}
+
+async function loadForImageCheck(req: ApiRequest): Promise<Instance> {
+  const instance = await loadInstance(req);
+  checkActionAllowed(req, instance, InstanceActionName.REBUILD, 'rebuild');
+  return instance;
+}
+
+export const rebuildServerActions: ServerAction[] = [{ name: 'rebuild', handle: rebuild }];

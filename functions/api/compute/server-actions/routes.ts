@@ -1,0 +1,43 @@
+import { BadRequest, NotFound } from '../../../../shared/errors.js';
+import { parseBody } from '../../http/body.js';
+import { z } from 'zod';
+import type { ApiRequest, ApiResponse, Route } from '../../http/types.js';
+import { consoleOutputActions } from './console-output.js';
+import { createImageActions } from './create-image.js';
+import { instanceActionRoutes } from './instance-actions.js';
+import { lockServerActions } from './lock-server.js';
+import { pauseServerActions } from './pause-server.js';
+import { rebuildServerActions } from './rebuild-server.js';
+import type { ServerAction } from './server-action.js';
+import { serverPowerActions } from './server-power.js';
+import { serverRebootActions } from './server-reboot.js';
+import { suspendServerActions } from './suspend-server.js';
+
+/** Every action `POST /servers/{id}/action` knows, by the body key that names it. Adding a family is adding its list here. */
+const ACTIONS = new Map<string, ServerAction>(
+  [
+    ...serverPowerActions,
+    ...serverRebootActions,
+    ...pauseServerActions,
+    ...suspendServerActions,
+    ...lockServerActions,
+    ...consoleOutputActions,
+    ...rebuildServerActions,
+    ...createImageActions,
+  ].map((a) => [a.name, a]),
+);
+
+/** `POST /servers/{server_id}/action`: the body's single key names the action (Nova: 404 for an unknown one). */
+async function serverAction(req: ApiRequest): Promise<ApiResponse> {
+  const body = parseBody(req, z.record(z.string(), z.unknown()));
+  const names = Object.keys(body);
+  if (names.length !== 1) throw new BadRequest('Malformed request body: an action body has exactly one key, the action.');
+  const action = ACTIONS.get(names[0]);
+  if (!action) throw new NotFound(`There is no such action: ${names[0]}`);
+  return action.handle(req, body[names[0]]);
+}
+
+export const serverActionRoutes: Route[] = [
+  { method: 'POST', path: '/compute/v2.1/servers/{server_id}/action', service: 'compute', handler: serverAction },
+  ...instanceActionRoutes,
+];

@@ -1,0 +1,30 @@
+import type { Instance } from '../../../shared/domain/instance.js';
+import { PowerState, TaskState, VmState } from '../../../shared/domain/instance-states.js';
+import type { GuestAction } from '../../../shared/messages/conductor.js';
+
+export interface GuestActionOutcome {
+  /** The task states the API put the instance in for this action. */
+  tasks: readonly TaskState[];
+  /** The vm_state once the host did it (unchanged when absent). */
+  done?: (i: Instance, powerState: number) => VmState;
+  /** Whether a failure puts the instance in ERROR (Nova does for reboot and rebuild); others only end the task. */
+  errorOnFailure?: boolean;
+}
+
+/** What each action's report does to the instance (nova/compute/manager.py, per action). */
+export const GUEST_ACTION_OUTCOMES: Record<GuestAction, GuestActionOutcome> = {
+  stop: { tasks: [TaskState.POWERING_OFF], done: () => VmState.STOPPED },
+  start: { tasks: [TaskState.POWERING_ON], done: () => VmState.ACTIVE },
+  reboot: { tasks: [TaskState.REBOOTING, TaskState.REBOOTING_HARD], done: () => VmState.ACTIVE, errorOnFailure: true },
+  pause: { tasks: [TaskState.PAUSING], done: () => VmState.PAUSED },
+  unpause: { tasks: [TaskState.UNPAUSING], done: () => VmState.ACTIVE },
+  suspend: { tasks: [TaskState.SUSPENDING], done: () => VmState.SUSPENDED },
+  resume: { tasks: [TaskState.RESUMING], done: () => VmState.ACTIVE },
+  // A rebuilt guest that was stopped is stopped again by its host.
+  rebuild: {
+    tasks: [TaskState.REBUILDING],
+    done: (_i, powerState) => (powerState === PowerState.RUNNING ? VmState.ACTIVE : VmState.STOPPED),
+    errorOnFailure: true,
+  },
+  createImage: { tasks: [TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING] },
+};

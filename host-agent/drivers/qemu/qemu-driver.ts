@@ -1,0 +1,481 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PowerState } from '../../../shared/domain/instance-states.js';
+import { GuestSpecSchema, type GuestSpec } from '../../../shared/messages/host.js';
+import { KeyedLock, Semaphore } from '../../concurrency.js';
+import { writeConfigDrive } from '../../config-drive/config-drive.js';
+import type { ImageCache } from '../../image-cache/image-cache.js';
+import {
+  BaseComputeDriver,
+  GuestNotFound,
+  InvalidGuestState,
+  type DriverInventory,
+  type GuestInfo,
+  type GuestSnapshot,
+  type KnownGuest,
+  type RebootType,
+  type SpawnedGuest,
+} from '../driver.js';
+import { capConsoleLog, lastLines, readTail } from './console-log.js';
+import { instancePaths, type InstancePaths } from './instance-dir.js';
+import type { VirtType } from './kvm-detect.js';
+import { createOverlay, qemuImg } from './qemu-img.js';
+import { isGuestProcess, launchQemu, qemuArgs, qemuVersion, readPid, scanGuestProcesses, shellQuote, waitForExit } from './qemu-process.js';
+import { QmpClient } from './qmp-client.js';
+
+export interface QemuDriverOptions {
+  /** The agent's state dir: guests live in `instances/`, snapshots in transit in `snapshots/`. */
+  stateDir: string;
+  images: ImageCache;
+  /** Decided at agent start (see kvm-detect.ts): what every guest of this agent runs under. */
+  virtType: VirtType;
+  log: Logger;
+  /** Nova's max_concurrent_snapshots. */
+  maxParallelSnapshots: number;
+  /** How long a soft reboot waits for the guest to shut down before it resets it (Nova's wait_soft_reboot_seconds). */
+  softRebootTimeoutSec?: number;
+  /** How long QEMU gets to exit after `quit` before SIGKILL. */
+  quitTimeoutMs?: number;
+  /** How often console logs are cut back to their cap. */
+  consoleCapEveryMs?: number;
+}
+
+/** QMP run states (qapi RunState) → Nova power states. */
+function powerStateOfRunState(status: string): PowerState {
+  switch (status) {
+    case 'running':
+    case 'debug':
+    case 'save-vm':
+    case 'restore-vm':
+      return PowerState.RUNNING;
+    case 'paused':
+    case 'prelaunch':
+    case 'inmigrate':
+    case 'postmigrate':
+    case 'finish-migrate':
+    case 'io-error':
+    case 'colo':
+    case 'watchdog':
+      return PowerState.PAUSED;
+    case 'suspended':
+      return PowerState.SUSPENDED;
+    case 'shutdown':
+      return PowerState.SHUTDOWN;
+    case 'internal-error':
+    case 'guest-panicked':
+      return PowerState.CRASHED;
+    default:
+      return PowerState.NOSTATE;
+  }
+}
+
+const BYTES_PER_GIB = 1024 ** 3;
+
+/**
+ * Nova's libvirt driver, on QEMU directly: one daemonized QEMU process per guest, driven over
+ * QMP, with all its files in `instances/<uuid>/`. The files are the truth: a guest exists while
+ * its directory does; it runs while the QEMU named after it lives. So the agent can restart at
+ * any time without touching the guests, and finds them again from the directory.
+ */
+export class QemuDriver extends BaseComputeDriver {
+  readonly name = 'qemu';
+  readonly instancesDir: string;
+  private readonly snapshotsDir: string;
+  /** Operations that change a guest run one at a time per guest. */
+  private readonly ops = new KeyedLock();
+  private readonly busy = new Set<string>();
+  /** The last power state seen, answered while an operation holds the guest's QMP socket. */
+  private readonly lastKnown = new Map<string, PowerState>();
+  readonly snapshots: Semaphore;
+  private capTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: QemuDriverOptions) {
+    super();
+    this.instancesDir = join(options.stateDir, 'instances');
+    this.snapshotsDir = join(options.stateDir, 'snapshots');
+    this.snapshots = new Semaphore(options.maxParallelSnapshots);
+  }
+
+  async init(known: readonly KnownGuest[]): Promise<void> {
+    const { log } = this.options;
+    await mkdir(this.instancesDir, { recursive: true });
+    await rm(this.snapshotsDir, { recursive: true, force: true });
+    await this.options.images.removeLeftovers();
+    const knownIds = new Set(known.map((g) => g.instance_id));
+    for (const guest of known.filter((g) => g.built)) {
+      const info = await this.getInfo(guest.instance_id).catch(() => undefined);
+      if (!info) log.warn('a guest the agent remembers has no instance directory', { instance_id: guest.instance_id });
+      else log.info('re-attached to guest', { instance_id: guest.instance_id, power_state: info.power_state, recorded_power_state: guest.power_state });
+    }
+    for (const guest of await this.listGuests()) {
+      if (!knownIds.has(guest.instance_id)) log.warn('found a guest this agent does not know; leaving it alone', { instance_id: guest.instance_id, power_state: guest.power_state });
+    }
+    clearInterval(this.capTimer);
+    this.capTimer = setInterval(() => void this.capConsoles(), this.options.consoleCapEveryMs ?? 30_000);
+    this.capTimer.unref();
+  }
+
+  /** Stops the driver's own timers (the guests keep running). */
+  close(): void {
+    clearInterval(this.capTimer);
+  }
+
+  async getInventory(): Promise<DriverInventory> {
+    await mkdir(this.options.stateDir, { recursive: true });
+    const fs = await statfs(this.options.stateDir);
+    return {
+      vcpus: cpus().length,
+      memory_mb: Math.floor(totalmem() / 1024 / 1024),
+      disk_gb: Math.max(1, Math.floor((fs.blocks * fs.bsize) / BYTES_PER_GIB)),
+      hypervisor_type: 'QEMU',
+      hypervisor_version: (await qemuVersion())?.number ?? 0,
+      virt_type: this.options.virtType,
+    };
+  }
+
+  /** Guests with an instance directory, plus QEMU processes of this agent's directory that lost theirs. */
+  async listGuests(): Promise<GuestInfo[]> {
+    const ids = await readdir(this.instancesDir).catch(() => [] as string[]);
+    const guests: GuestInfo[] = [];
+    for (const id of ids) {
+      const info = await this.getInfo(id).catch(() => undefined);
+      if (info) guests.push(info);
+    }
+    const listed = new Set(guests.map((g) => g.instance_id));
+    for (const [id] of await scanGuestProcesses(this.instancesDir)) {
+      if (!listed.has(id)) guests.push({ instance_id: id, power_state: PowerState.RUNNING });
+    }
+    return guests;
+  }
+
+  async getInfo(instanceId: string): Promise<GuestInfo> {
+    return { instance_id: instanceId, power_state: await this.powerState(instanceId) };
+  }
+
+  async spawn(spec: GuestSpec): Promise<SpawnedGuest> {
+    return this.exclusive(spec.instance_id, async () => {
+      const paths = this.paths(spec.instance_id);
+      if (await this.pidOf(spec.instance_id)) return { power_state: await this.powerState(spec.instance_id, true), addresses: {} };
+      await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+      await writeFile(paths.spec, `${JSON.stringify(spec, null, 2)}\n`);
+      await this.prepareDisks(spec, paths);
+      return { power_state: await this.start(spec, paths), addresses: {} };
+    });
+  }
+
+  /** Nova's rebuild: the same guest (uuid, flavor, config drive) on a fresh disk from `spec.image`. */
+  async rebuild(spec: GuestSpec): Promise<SpawnedGuest> {
+    return this.exclusive(spec.instance_id, async () => {
+      const paths = await this.existing(spec.instance_id);
+      await this.stopProcess(spec.instance_id);
+      await rm(paths.disk, { force: true });
+      await rm(paths.suspended, { force: true });
+      await writeFile(paths.spec, `${JSON.stringify(spec, null, 2)}\n`);
+      await this.prepareDisks(spec, paths);
+      return { power_state: await this.start(spec, paths), addresses: {} };
+    });
+  }
+
+  async destroy(instanceId: string): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      await this.stopProcess(instanceId);
+      await rm(this.paths(instanceId).dir, { recursive: true, force: true });
+      this.lastKnown.delete(instanceId);
+    });
+  }
+
+  async reboot(instanceId: string, type: RebootType): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      const paths = await this.existing(instanceId);
+      const state = await this.powerState(instanceId, true);
+      if (type === 'SOFT') {
+        if (state !== PowerState.RUNNING) throw new InvalidGuestState(instanceId, 'soft reboot', state);
+        const pid = (await this.pidOf(instanceId))!;
+        // As Nova's libvirt driver: ask the guest to shut down, start it again; reset it if it does not.
+        await this.qmp(instanceId, (qmp) => qmp.execute('system_powerdown'));
+        if (await waitForExit(pid, instanceId, (this.options.softRebootTimeoutSec ?? 120) * 1000)) {
+          await this.start(await this.specOf(paths), paths);
+          return;
+        }
+        this.options.log.warn('guest did not shut down for a soft reboot, resetting it', { instance_id: instanceId });
+      }
+      if (state === PowerState.RUNNING || state === PowerState.PAUSED || state === PowerState.CRASHED) {
+        await this.qmp(instanceId, async (qmp) => {
+          await qmp.execute('system_reset');
+          if (state !== PowerState.RUNNING) await qmp.execute('cont');
+        });
+        this.lastKnown.set(instanceId, PowerState.RUNNING);
+        return;
+      }
+      // A hard reboot brings up a stopped guest, and discards a suspended guest's saved state.
+      await this.stopProcess(instanceId);
+      await rm(paths.suspended, { force: true });
+      await this.start(await this.specOf(paths), paths);
+    });
+  }
+
+  async powerOff(instanceId: string, timeoutSec: number): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      await this.existing(instanceId);
+      const pid = await this.pidOf(instanceId);
+      if (!pid) return;
+      const state = await this.powerState(instanceId, true);
+      if (timeoutSec > 0 && state === PowerState.RUNNING) {
+        await this.qmp(instanceId, (qmp) => qmp.execute('system_powerdown'));
+        if (await waitForExit(pid, instanceId, timeoutSec * 1000)) {
+          this.lastKnown.set(instanceId, PowerState.SHUTDOWN);
+          return;
+        }
+        this.options.log.warn(`guest did not shut down within ${timeoutSec} s, forcing it off`, { instance_id: instanceId });
+      }
+      await this.stopProcess(instanceId);
+    });
+  }
+
+  async powerOn(instanceId: string): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      const paths = await this.existing(instanceId);
+      const state = await this.powerState(instanceId, true);
+      if (state === PowerState.RUNNING) return;
+      if (state !== PowerState.SHUTDOWN && state !== PowerState.CRASHED && state !== PowerState.NOSTATE) throw new InvalidGuestState(instanceId, 'power on', state);
+      await this.stopProcess(instanceId); // a crashed guest's QEMU may still be there
+      await this.start(await this.specOf(paths), paths);
+    });
+  }
+
+  async pause(instanceId: string): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      await this.requireState(instanceId, 'pause', [PowerState.RUNNING]);
+      await this.qmp(instanceId, (qmp) => qmp.execute('stop'));
+      this.lastKnown.set(instanceId, PowerState.PAUSED);
+    });
+  }
+
+  async unpause(instanceId: string): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      await this.requireState(instanceId, 'unpause', [PowerState.PAUSED]);
+      await this.qmp(instanceId, (qmp) => qmp.execute('cont'));
+      this.lastKnown.set(instanceId, PowerState.RUNNING);
+    });
+  }
+
+  /**
+   * Nova's suspend (libvirt managed save): the guest's RAM and device state go to a file in its
+   * directory by a QMP migration, then QEMU exits. The file is the SUSPENDED state, so it
+   * survives agent and host restarts.
+   */
+  async suspend(instanceId: string): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      const paths = await this.existing(instanceId);
+      await this.requireState(instanceId, 'suspend', [PowerState.RUNNING, PowerState.PAUSED]);
+      const pid = (await this.pidOf(instanceId))!;
+      await rm(paths.suspended, { force: true });
+      await this.qmp(instanceId, async (qmp) => {
+        await qmp.execute('stop');
+        await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * BYTES_PER_GIB });
+        await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(paths.suspended)}` });
+        for (;;) {
+          const { status, 'error-desc': error } = await qmp.execute<{ status: string; 'error-desc'?: string }>('query-migrate');
+          if (status === 'completed') break;
+          if (status === 'failed' || status === 'cancelled') throw new Error(`saving the guest's state failed: ${error ?? status}`);
+          await sleep(100);
+        }
+        await qmp.execute('quit');
+      });
+      if (!(await waitForExit(pid, instanceId, this.options.quitTimeoutMs ?? 10_000))) await this.stopProcess(instanceId);
+      this.lastKnown.set(instanceId, PowerState.SUSPENDED);
+    });
+  }
+
+  async resume(instanceId: string): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      const paths = await this.existing(instanceId);
+      await this.requireState(instanceId, 'resume', [PowerState.SUSPENDED]);
+      const spec = await this.specOf(paths);
+      await launchQemu(this.argsOf(spec, paths, true), paths.pidfile);
+      // The state streams in; QEMU starts the guest when it is all there (no -S).
+      const deadline = Date.now() + 120_000;
+      let status = 'inmigrate';
+      while (status === 'inmigrate' || status === 'prelaunch' || status === 'finish-migrate') {
+        if (Date.now() > deadline) throw new Error('restoring the suspended guest took more than 120 s');
+        await sleep(100);
+        status = (await this.qmp(instanceId, (qmp) => qmp.execute<{ status: string }>('query-status'))).status;
+      }
+      if (status !== 'running') await this.qmp(instanceId, (qmp) => qmp.execute('cont'));
+      await rm(paths.suspended, { force: true });
+      this.lastKnown.set(instanceId, PowerState.RUNNING);
+    });
+  }
+
+  async getConsoleOutput(instanceId: string, lengthLines?: number): Promise<string> {
+    const paths = await this.existing(instanceId);
+    return lastLines(await readTail(paths.console), lengthLines);
+  }
+
+  /**
+   * The root disk as a standalone qcow2 (no backing file). A running guest is paused while the
+   * disk is copied (QMP stop drains and flushes its I/O), so the copy is consistent.
+   */
+  async snapshot(instanceId: string, imageId: string): Promise<GuestSnapshot> {
+    return this.snapshots.run(() =>
+      this.exclusive(instanceId, async () => {
+        const paths = await this.existing(instanceId);
+        await mkdir(this.snapshotsDir, { recursive: true });
+        const target = join(this.snapshotsDir, `${imageId}.qcow2`);
+        const running = (await this.powerState(instanceId, true)) === PowerState.RUNNING;
+        if (running) await this.qmp(instanceId, (qmp) => qmp.execute('stop'));
+        try {
+          await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', paths.disk, target]);
+        } finally {
+          if (running) await this.qmp(instanceId, (qmp) => qmp.execute('cont'));
+        }
+        const { size } = await stat(target);
+        return {
+          disk_format: 'qcow2',
+          container_format: 'bare',
+          size_bytes: size,
+          path: target,
+          open: () => {
+            const stream = createReadStream(target);
+            stream.once('close', () => void rm(target, { force: true }));
+            return stream;
+          },
+        };
+      }),
+    );
+  }
+
+  // --- the pieces ---
+
+  private paths(instanceId: string): InstancePaths {
+    return instancePaths(this.instancesDir, instanceId);
+  }
+
+  private async existing(instanceId: string): Promise<InstancePaths> {
+    const paths = this.paths(instanceId);
+    try {
+      await stat(paths.spec);
+    } catch {
+      throw new GuestNotFound(instanceId);
+    }
+    return paths;
+  }
+
+  private async specOf(paths: InstancePaths): Promise<GuestSpec> {
+    return GuestSpecSchema.parse(JSON.parse(await readFile(paths.spec, 'utf8')));
+  }
+
+  private async exclusive<T>(instanceId: string, task: () => Promise<T>): Promise<T> {
+    return this.ops.run(instanceId, async () => {
+      this.busy.add(instanceId);
+      try {
+        return await task();
+      } finally {
+        this.busy.delete(instanceId);
+      }
+    });
+  }
+
+  /** The pid of the guest's QEMU if it runs: from its pidfile, or (`scan`) from the process list. */
+  private async pidOf(instanceId: string, scan = false): Promise<number | undefined> {
+    const pid = await readPid(this.paths(instanceId).pidfile);
+    if (pid && (await isGuestProcess(pid, instanceId))) return pid;
+    return scan ? (await scanGuestProcesses(this.instancesDir)).get(instanceId) : undefined;
+  }
+
+  /**
+   * The guest's power state: from QMP while its QEMU runs; SUSPENDED when its saved state is
+   * there; SHUTDOWN otherwise. While an operation holds the guest (and its QMP socket, which takes
+   * one client at a time), others get the last state seen, unless `own` (the operation itself).
+   */
+  private async powerState(instanceId: string, own = false): Promise<PowerState> {
+    const paths = await this.existing(instanceId);
+    if (!own && this.busy.has(instanceId)) return this.lastKnown.get(instanceId) ?? PowerState.NOSTATE;
+    let state: PowerState;
+    if (await this.pidOf(instanceId)) {
+      try {
+        const { status } = await this.qmp(instanceId, (qmp) => qmp.execute<{ status: string }>('query-status'), 2000);
+        state = powerStateOfRunState(status);
+      } catch {
+        // Another client (`host-agent status`) may hold the socket: the process at least runs.
+        state = this.lastKnown.get(instanceId) ?? PowerState.RUNNING;
+      }
+    } else {
+      state = (await stat(paths.suspended).then(() => true, () => false)) ? PowerState.SUSPENDED : PowerState.SHUTDOWN;
+    }
+    this.lastKnown.set(instanceId, state);
+    return state;
+  }
+
+  private async requireState(instanceId: string, operation: string, allowed: PowerState[]): Promise<void> {
+    const state = await this.powerState(instanceId, true);
+    if (!allowed.includes(state)) throw new InvalidGuestState(instanceId, operation, state);
+  }
+
+  private async qmp<T>(instanceId: string, use: (client: QmpClient) => Promise<T>, timeoutMs = 10_000): Promise<T> {
+    const client = await QmpClient.connect(this.paths(instanceId).qmp, { timeoutMs, commandTimeoutMs: 60_000 });
+    try {
+      return await use(client);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The cached image, the root disk overlay on it (the flavor's size, or the image's), the config drive. */
+  private async prepareDisks(spec: GuestSpec, paths: InstancePaths): Promise<void> {
+    const image = await this.options.images.ensure(spec.image);
+    const flavorBytes = spec.flavor.disk * BYTES_PER_GIB;
+    if (flavorBytes > 0 && flavorBytes < image.virtual_size) {
+      throw new Error(`flavor's disk is too small for the requested image: flavor ${spec.flavor.disk} GiB, image ${(image.virtual_size / BYTES_PER_GIB).toFixed(2)} GiB`);
+    }
+    await rm(paths.disk, { force: true });
+    await createOverlay(paths.disk, image.path, flavorBytes || image.virtual_size);
+    // Always attached, as Nova with force_config_drive=True: the guests have no metadata service.
+    await writeConfigDrive(spec, paths.configDrive);
+  }
+
+  private argsOf(spec: GuestSpec, paths: InstancePaths, incoming = false): string[] {
+    return qemuArgs({ instanceId: spec.instance_id, paths, vcpus: spec.flavor.vcpus, memoryMb: spec.flavor.ram, virtType: this.options.virtType, incoming });
+  }
+
+  /** Starts the guest's QEMU and waits until the guest runs. */
+  private async start(spec: GuestSpec, paths: InstancePaths): Promise<PowerState> {
+    await rm(paths.qmp, { force: true });
+    await rm(paths.vnc, { force: true });
+    const started = Date.now();
+    const pid = await launchQemu(this.argsOf(spec, paths), paths.pidfile);
+    const state = await this.powerState(spec.instance_id, true);
+    this.options.log.info('started guest QEMU', { instance_id: spec.instance_id, pid, virt_type: this.options.virtType, start_ms: Date.now() - started });
+    return state;
+  }
+
+  /** Ends the guest's QEMU: QMP quit, SIGKILL if it is still there after the timeout. */
+  private async stopProcess(instanceId: string): Promise<void> {
+    const pid = await this.pidOf(instanceId, true);
+    if (!pid) return;
+    try {
+      await this.qmp(instanceId, (qmp) => qmp.execute('quit'), 2000);
+    } catch (error) {
+      this.options.log.warn('QMP quit failed, killing QEMU', { instance_id: instanceId, error: error as Error });
+    }
+    if (!(await waitForExit(pid, instanceId, this.options.quitTimeoutMs ?? 10_000))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // it exited between the check and the kill
+      }
+      if (!(await waitForExit(pid, instanceId, 10_000))) throw new Error(`QEMU ${pid} of guest ${instanceId} survived SIGKILL`);
+    }
+    this.lastKnown.set(instanceId, PowerState.SHUTDOWN);
+  }
+
+  private async capConsoles(): Promise<void> {
+    for (const id of await readdir(this.instancesDir).catch(() => [] as string[])) {
+      await capConsoleLog(this.paths(id).console).catch(() => undefined);
+    }
+  }
+}
