@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createPublicImage, createTenants, serverBody, sleep, TINY } from './client.js';
 import type { BenchCloud, CloudShape } from './local-cloud.js';
+import { processCpuMs } from './process-memory.js';
 import { summarize, type Summary } from './stats.js';
 
 export const LOAD_SERVERS = 200;
@@ -18,6 +19,8 @@ export interface LoadOutcome {
   /** Per server: POST sent → first list that shows it ACTIVE (resolution: the poll interval). */
   create_to_active_ms: Summary;
   final_status: Record<string, number>;
+  /** CPU of the control-plane process from the first POST to the last ACTIVE, per server (progress polls included). */
+  control_plane_cpu_ms_per_server: number;
   problems: string[];
 }
 
@@ -31,6 +34,7 @@ export async function runCreateLoad(cloud: BenchCloud, label: string): Promise<L
   const tenants = await createTenants(client, cloud.adminToken, `bench-${label}`, LOAD_SERVERS / PER_PROJECT);
   const problems: string[] = [];
 
+  const cpu0 = processCpuMs(cloud.info.pid);
   const t0 = performance.now();
   const posts = await Promise.all(
     Array.from({ length: LOAD_SERVERS }, (_, k) => {
@@ -56,6 +60,7 @@ export async function runCreateLoad(cloud: BenchCloud, label: string): Promise<L
       if (s.status === 'ACTIVE') activeAt.set(s.id, seenAt - t0);
     }
   }
+  const cpuMs = processCpuMs(cloud.info.pid) - cpu0;
   if (pending.size > 0) {
     finalStatus.BUILD = pending.size;
     problems.push(`${pending.size} servers still in BUILD after 180 s`);
@@ -69,6 +74,7 @@ export async function runCreateLoad(cloud: BenchCloud, label: string): Promise<L
     all_active_seconds: activeAt.size === LOAD_SERVERS ? Math.round(Math.max(...activeTimes)) / 1000 : null,
     create_to_active_ms: summarize(activeTimes),
     final_status: finalStatus,
+    control_plane_cpu_ms_per_server: Math.round(cpuMs / LOAD_SERVERS),
     problems,
   };
 }

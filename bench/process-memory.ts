@@ -34,3 +34,10 @@ export function childProcesses(parentPid: number, needle: string): number[] {
   }
   return found.sort((a, b) => a - b);
 }
+
+/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

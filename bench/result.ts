@@ -5,6 +5,8 @@ export interface BenchResult {
   name: string;
   title: string;
   cloud: CloudShape & { boot_seconds: number };
+  /** The machine's 1-minute load average when the benchmark started (others may share it). */
+  loadavg_at_start?: number;
   /** How it was measured (the choices a reader needs to interpret the numbers). */
   method: string[];
   metrics: Record<string, unknown>;

@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   for (const bench of selected) {
     say(`bench: ${bench.name} ...`);
     try {
-      const result = await bench.run();
+      const load = Math.round(loadavg()[0] * 100) / 100;
+      const result = { ...(await bench.run()), loadavg_at_start: load };
       results.push(result);
       say(`bench: ${bench.name} done in ${result.seconds.toFixed(1)} s`);
     } catch (err) {
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   say(`novaless benchmarks (fake driver), ${report.machine.cpus} CPUs, Node ${process.version}, ${report.seconds.toFixed(0)} s in all`);
   for (const r of results) {
     say('');
-    say(`${r.title}  [${r.cloud.hosts} host(s), cloud up in ${r.cloud.boot_seconds.toFixed(1)} s; ${r.seconds.toFixed(0)} s]`);
+    say(`${r.title}  [${r.cloud.hosts} host(s), cloud up in ${r.cloud.boot_seconds.toFixed(1)} s; ${r.seconds.toFixed(0)} s; load average ${r.loadavg_at_start}]`);
     for (const line of r.summary) say(`  ${line}`);
     for (const p of r.problems) say(`  PROBLEM: ${p}`);
   }

@@ -1,11 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { queues } from '../shared/aws.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { objects, queues } from '../shared/aws.js';
 import { HostInventorySchema, type HostInventory } from '../shared/domain/host.js';
 import { logger } from '../shared/logger.js';
 import { hostQueue } from '../shared/resources.js';
 import { dispatchCommand } from './commands/dispatch.js';
 import { KeyedLock, Semaphore } from './concurrency.js';
+import { startConsolePublisher } from './console-publisher.js';
 import type { AgentConfig } from './config.js';
 import type { ComputeDriver, DriverInventory, KnownGuest } from './drivers/driver.js';
 import { createDriver } from './drivers/index.js';
@@ -17,11 +19,15 @@ import { Reporter, SqsReportSink, type ReportSink } from './reports.js';
 
 export const agentLogger = logger.createChild({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'novaless-host-agent' });
 
+/** How often changed console logs are published for os-getConsoleOutput. */
+const CONSOLE_PUBLISH_INTERVAL_MS = 3000;
+
 /** Beyond the build slots, room for commands that are not builds (a destroy is not stuck behind builds). */
 const NON_BUILD_SLOTS = 10;
 
 export interface AgentOverrides {
   sqs?: SQSClient;
+  s3?: S3Client;
   sink?: ReportSink;
   driver?: ComputeDriver;
   log?: Logger;
@@ -52,6 +58,10 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   }
 
   const heartbeat = startHeartbeat({ driver, state, reporter, log, intervalMs: config.heartbeat_interval_seconds * 1000 });
+  const consoles = config.image_bucket
+    ? startConsolePublisher({ driver, state, s3: overrides.s3 ?? objects(), bucket: config.image_bucket, log, intervalMs: CONSOLE_PUBLISH_INTERVAL_MS })
+    : undefined;
+  if (!consoles) log.warn('no image_bucket configured: console logs are not published (os-getConsoleOutput answers 404)');
   const shared = { driver, state, reporter, builds: new Semaphore(config.max_parallel_builds), guestLocks: new KeyedLock() };
   const loop = new QueueLoop({
     sqs,
@@ -64,6 +74,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   });
   await loop.run(signal);
   await heartbeat.stop();
+  await consoles?.stop();
   await state.flushed();
   log.info('host agent stopped');
 }

@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import {
   adminPasswordParameter,
   conductorQueue,
+  consoleObjectPrefix,
   functionSettings,
   imageObjectPrefix,
   PREFIX,
@@ -71,6 +72,8 @@ export class NovalessStack extends Stack {
     const api = controlFunction('api', 'novaless API: Identity v3, Compute v2.1, Image v2, Network v2.0');
     grantSendToQueues(api);
     bucket.grantReadWrite(api, `${imageObjectPrefix}*`);
+    // os-getConsoleOutput reads the console logs host agents publish.
+    bucket.grantRead(api, `${consoleObjectPrefix}*`);
     secrets.grantRead(tokenKeyParameter, api);
     api.node.addDependency(secrets.creatorOf(tokenKeyParameter));
     const publicApi = new PublicApi(this, 'PublicApi', { handler: api });
@@ -90,6 +93,9 @@ export class NovalessStack extends Stack {
         resources: [hostQueuesArn],
       }),
     );
+    // Completes (or aborts) the snapshot uploads hosts fill, and removes deleted guests' console logs.
+    bucket.grantReadWrite(conductor, `${imageObjectPrefix}*`);
+    bucket.grantDelete(conductor, `${consoleObjectPrefix}*`);
     conductor.addEventSource(
       new SqsEventSource(queues.conductor, { batchSize: conductorQueue.batchSize, reportBatchItemFailures: true }),
     );

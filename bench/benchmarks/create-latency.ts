@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createPublicImage, createTenants, serverBody, sleep, type Tenant } from '../client.js';
 import { startCloud, type BenchCloud } from '../local-cloud.js';
+import { processCpuMs } from '../process-memory.js';
 import type { Benchmark, BenchResult } from '../result.js';
 import { ms, summarize } from '../stats.js';
 
@@ -38,6 +39,7 @@ async function measure(cloud: BenchCloud, started: number): Promise<BenchResult>
   // Two unmeasured creates first, so module loading and connection set-up are not in the sample.
   for (let k = 0; k < 2; k++) await createAndWait(cloud, tenants[0], imageId, `warmup-${k}`);
   await deleteAll(cloud, tenants[0]);
+  const cpu0 = processCpuMs(cloud.info.pid);
 
   for (let k = 0; k < CREATES; k++) {
     const tenant = tenants[Math.floor(k / PER_PROJECT)];
@@ -48,6 +50,7 @@ async function measure(cloud: BenchCloud, started: number): Promise<BenchResult>
     else problems.push(`server ${out.id} ended ${out.status}`);
   }
 
+  const cpuPerCreate = Math.round((processCpuMs(cloud.info.pid) - cpu0) / CREATES);
   const post = summarize(postMs);
   const active = summarize(activeMs);
   return {
@@ -59,6 +62,7 @@ async function measure(cloud: BenchCloud, started: number): Promise<BenchResult>
       `spread over ${tenants.length} projects (${PER_PROJECT} each, under the 10-instance quota); servers are kept, so the cloud holds 0..${CREATES} servers during the run`,
       'create→ACTIVE is measured from sending the POST to the first GET that shows ACTIVE (resolution: the poll interval plus one GET)',
       '2 unmeasured warm-up creates first',
+      'control_plane_cpu_ms_per_create: CPU (user+system) of the start.ts process over the 100 creates and their polls, divided by 100',
     ],
     metrics: {
       creates: CREATES,
@@ -67,10 +71,11 @@ async function measure(cloud: BenchCloud, started: number): Promise<BenchResult>
       create_to_active_ms: active,
       polls_per_create: Math.round((polls / CREATES) * 10) / 10,
       not_active: CREATES - activeMs.length,
+      control_plane_cpu_ms_per_create: cpuPerCreate,
     },
     summary: [
       `create→ACTIVE  p50 ${ms(active.p50)}  p95 ${ms(active.p95)}  (max ${ms(active.max)}, n=${active.n})`,
-      `POST /servers  p50 ${ms(post.p50)}  p95 ${ms(post.p95)}`,
+      `POST /servers  p50 ${ms(post.p50)}  p95 ${ms(post.p95)}; control-plane CPU ${cpuPerCreate} ms per create (its polls included)`,
     ],
     problems,
     seconds: (Date.now() - started) / 1000,

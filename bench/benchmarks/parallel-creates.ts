@@ -26,7 +26,7 @@ export const parallelCreates: Benchmark = {
         metrics: { servers: LOAD_SERVERS, ...load, claims },
         summary: [
           `all ${LOAD_SERVERS} ACTIVE after ${load.all_active_seconds ?? 'n/a'} s  (per server create→ACTIVE p50 ${ms(load.create_to_active_ms.p50)}, p95 ${ms(load.create_to_active_ms.p95)})`,
-          `POST /servers under load  p50 ${ms(load.post_latency_ms.p50)}  p95 ${ms(load.post_latency_ms.p95)}  (${load.post_failures} failed)`,
+          `POST /servers under load  p50 ${ms(load.post_latency_ms.p50)}  p95 ${ms(load.post_latency_ms.p95)}  (${load.post_failures} failed); control-plane CPU ${load.control_plane_cpu_ms_per_server} ms per server`,
           `claims ${claims.ok ? 'consistent' : 'WRONG'}: used ${claims.used.vcpus} vCPU / ${claims.used.memory_mb} MB / ${claims.used.local_gb} GB for ${active} servers; busiest host ${claims.max_vcpus_used} vCPU, ${claims.max_memory_mb_used} MB; ${claims.servers_per_host.min}..${claims.servers_per_host.max} servers per host`,
         ],
         problems: [...load.problems, ...claims.problems],

@@ -3,7 +3,7 @@ import { Effect, Group, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-i
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { hostPrincipalTag, hostQueue, imageObjectPrefix } from '../../shared/resources.js';
+import { consoleObjectPrefix, hostPrincipalTag, hostQueue, imageObjectPrefix } from '../../shared/resources.js';
 
 export interface HostAgentAccessProps {
   conductorQueue: IQueue;
@@ -58,6 +58,14 @@ export class HostAgentAccess extends Construct {
           sid: 'ReadImages',
           actions: ['s3:GetObject'],
           resources: [props.imageBucket.arnForObjects(`${imageObjectPrefix}*`)],
+        }),
+        // Console logs for os-getConsoleOutput: put only, nothing else in the bucket. Any host can
+        // overwrite any guest's log (the key is not tied to the host): the price of not having a
+        // per-host prefix; the log is only ever shown, never trusted.
+        new PolicyStatement({
+          sid: 'PublishConsoleLogs',
+          actions: ['s3:PutObject'],
+          resources: [props.imageBucket.arnForObjects(`${consoleObjectPrefix}*`)],
         }),
       ],
     });

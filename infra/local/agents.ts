@@ -11,6 +11,10 @@ export interface AgentOptions {
   /** Only the endpoints an agent may use: SQS and S3, never DynamoDB. */
   env: Record<string, string>;
   extraArgs?: string[];
+  /** fake (default: tests and benchmarks) or qemu (real guests: `npm start -- --driver qemu`). */
+  driver?: 'fake' | 'qemu';
+  /** The bucket the qemu driver fetches images from. */
+  imageBucket?: string;
 }
 
 /** Starts one host agent as its own process (as on a metal host), its log in the state dir. */
@@ -19,7 +23,8 @@ export function startAgent(o: AgentOptions): ChildProcess {
   const log = createWriteStream(join(o.logDir, `${o.host}.log`), { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'host-agent', 'cli.ts'), 'run', '--host', o.host, '--driver', 'fake',
+    ['--import', 'tsx', join(repoRoot, 'host-agent', 'cli.ts'), 'run', '--host', o.host, '--driver', o.driver ?? 'fake',
+      ...(o.imageBucket ? ['--image-bucket', o.imageBucket] : []),
       '--state-dir', o.stateDir, '--conductor-queue-url', o.conductorQueueUrl, ...(o.extraArgs ?? [])],
     { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

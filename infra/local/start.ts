@@ -4,7 +4,7 @@
  * stand-ins (infra/local/queue-poller.ts), against AWS emulators (or LocalStack when
  * AWS_ENDPOINT_URL is set), with N host agents (fake driver) as child processes.
  *
- *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N]
+ *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     'host-memory-mb': { type: 'string' },
     'host-disk-gb': { type: 'string' },
     'spawn-delay-ms': { type: 'string' },
+    driver: { type: 'string', default: 'fake' },
   },
 });
 
@@ -115,12 +116,14 @@ async function main(): Promise<void> {
   const inventoryArgs = (['host-vcpus', 'host-memory-mb', 'host-disk-gb', 'spawn-delay-ms'] as const).flatMap((k) =>
     args[k] ? [`--${k.replace(/^host-/, '')}`, args[k]!] : [],
   );
+  // Agents publish console logs to the image bucket (and the qemu driver reads images there).
+  inventoryArgs.push('--image-bucket', localImageBucket);
   const agents: ChildProcess[] = [];
   for (let n = 1; n <= Number(args.hosts); n++) {
     const host = `host-${n}`;
-    agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: inventoryArgs }));
+    agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: inventoryArgs, driver: args.driver === 'qemu' ? 'qemu' : 'fake' }));
   }
-  say(`API on ${apiUrl} (identity ${info.authUrl}); ${agents.length} host agent(s) starting (fake driver)`);
+  say(`API on ${apiUrl} (identity ${info.authUrl}); ${agents.length} host agent(s) starting (${args.driver === 'qemu' ? 'qemu' : 'fake'} driver)`);
   say('ready. Ctrl-C stops everything.');
 
   let stopping = false;

@@ -1,4 +1,5 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { InstanceSchema, type Instance } from '../domain/instance.js';
 import { QUOTA_DEFAULTS, type QuotaUsage } from '../domain/quota.js';
@@ -110,7 +111,7 @@ export async function createInstances(instances: Instance[], limits: QuotaUsage 
     Put: { TableName: tableName(), Item: toItem(i), ConditionExpression: 'attribute_not_exists(pk)' },
   }));
   try {
-    await dynamo().send(new TransactWriteCommand({ TransactItems: [quotaUpdate, ...puts] }));
+    await writeTransaction([quotaUpdate, ...puts]);
   } catch (err) {
     if (!cancelledIndexes(err).includes(0)) throw err;
     const used = await getQuotaUsage(projectId);
@@ -156,22 +157,18 @@ export const diskOf = (i: Pick<Instance, 'flavor'>) => i.flavor.disk + i.flavor.
  */
 export async function removeInstance(i: Instance): Promise<boolean> {
   try {
-    await dynamo().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Delete: {
-              TableName: tableName(),
-              Key: keys.instance(i.id),
-              ConditionExpression: 'version = :v',
-              ExpressionAttributeValues: { ':v': i.version },
-            },
-          },
-          quotaRelease(i),
-          ...claimRelease(i),
-        ],
-      }),
-    );
+    await writeTransaction([
+      {
+        Delete: {
+          TableName: tableName(),
+          Key: keys.instance(i.id),
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': i.version },
+        },
+      },
+      quotaRelease(i),
+      ...claimRelease(i),
+    ]);
     return true;
   } catch (err) {
     if (isConditionFailure(err)) return false;
@@ -229,8 +226,27 @@ export async function updateInstance(i: Instance, changes: InstanceChanges): Pro
 
 export type { TransactItem };
 
-export async function writeTransaction(items: TransactItem[]): Promise<void> {
-  await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
+/**
+ * Runs a transaction. DynamoDB cancels a transaction that collides with another one in flight
+ * on the same item (reason `TransactionConflict`) even when every condition holds: that is not
+ * a lost race, so it is retried here with a short jittered backoff.
+ */
+export async function writeTransaction(items: TransactItem[], attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
+      return;
+    } catch (err) {
+      if (attempt >= attempts || !isTransactionConflict(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 25 * attempt));
+    }
+  }
+}
+
+function isTransactionConflict(err: unknown): boolean {
+  if (!(err instanceof TransactionCanceledException)) return false;
+  const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
+  return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
 }
 
 /** Runs a transaction; false if any condition failed (someone else changed the state first). */

@@ -68,8 +68,14 @@ kernel_release=${kernel##*/vmlinuz-}
 module_tree=$packages/lib/modules/$kernel_release
 echo "Kernel: $kernel_release"
 
+declare -A module_files=()
+while IFS= read -r file; do
+  name=${file##*/}
+  module_files[${name%.ko}]=$file
+done < <(find "$module_tree/kernel" -name '*.ko')
+
 module_file() {
-  find "$module_tree/kernel" -name "$1.ko" -print -quit
+  echo "${module_files[$1]:-}"
 }
 
 module_depends() {

@@ -10,7 +10,7 @@ import { sendMessage } from '../../../shared/messages/send.js';
 import { flavorVisibleTo, getFlavor } from '../../../shared/store/flavors.js';
 import { listHosts } from '../../../shared/store/hosts.js';
 import { allocateAddresses } from '../../../shared/store/ipam.js';
-import { createInstances, deadlineFor, QuotaExceededError } from '../../../shared/store/instances.js';
+import { createInstances, deadlineFor, getQuotaUsage, QuotaExceededError } from '../../../shared/store/instances.js';
 import { getKeypair } from '../../../shared/store/keypairs.js';
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
@@ -93,7 +93,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   if (server.availability_zone) await checkZone(server.availability_zone);
   const networks = requestedNetworks(server);
 
-  const count = maxCount;
+  const count = await instancesToCreate(req.auth.project_id, flavor, minCount, maxCount);
   const reservationId = `r-${randomUUID().slice(0, 8)}`;
   const now = new Date().toISOString();
   const addresses = networks === 'none' ? [] : await allocateAddresses(SHARED_NETWORK_ID, SHARED_SUBNET_CIDR, count);
@@ -170,6 +170,21 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       adminPass: server.adminPass ?? randomUUID().replace(/-/g, '').slice(0, 12),
     },
   });
+}
+
+/**
+ * As Nova: create as many as the quota leaves room for between min_count and max_count. The
+ * transaction in createInstances still enforces the quota if a parallel create took the room.
+ */
+async function instancesToCreate(projectId: string, flavor: { vcpus: number; ram: number }, min: number, max: number): Promise<number> {
+  if (min === max) return max;
+  const used = await getQuotaUsage(projectId);
+  const room = Math.min(
+    QUOTA_DEFAULTS.instances - used.instances,
+    Math.floor((QUOTA_DEFAULTS.cores - used.cores) / Math.max(flavor.vcpus, 1)),
+    Math.floor((QUOTA_DEFAULTS.ram - used.ram) / Math.max(flavor.ram, 1)),
+  );
+  return Math.max(min, Math.min(max, room));
 }
 
 function requestedNetworks(server: ServerRequest): Instance['requested_networks'] {
