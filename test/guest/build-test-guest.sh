@@ -43,7 +43,7 @@ mkdir -p "$deb_dir"
 work_dir=$(mktemp -d "$cache_dir/build.XXXXXX")
 trap 'rm -rf "$work_dir"' EXIT
 
-kernel_package=$(apt-cache depends linux-image-cloud-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+kernel_package=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }' || true)
 if [[ -z $kernel_package ]]; then
   echo "Could not resolve the package behind linux-image-cloud-amd64 (is apt-get update done?)" >&2
   exit 1
@@ -71,7 +71,8 @@ echo "Kernel: $kernel_release"
 declare -A module_files=()
 while IFS= read -r file; do
   name=${file##*/}
-  module_files[${name%.ko}]=$file
+  name=${name%.ko}
+  module_files[${name//-/_}]=$file
 done < <(find "$module_tree/kernel" -name '*.ko')
 
 module_file() {

@@ -60,7 +60,7 @@ describe('host agent on a local SQS', () => {
   it('registers, waits for its queue, runs commands, heartbeats and stops cleanly', async () => {
     const host = 'compute-sqs-1';
     const config = await loadAgentConfig({
-      flags: { host, 'state-dir': await tempDir(), 'conductor-queue-url': conductorQueueUrl, vcpus: '12', 'heartbeat-interval-seconds': '1' },
+      flags: { host, driver: 'fake', 'state-dir': await tempDir(), 'conductor-queue-url': conductorQueueUrl, vcpus: '12', 'heartbeat-interval-seconds': '1' },
     });
     const stopping = new AbortController();
     const running = runAgent(config, stopping.signal, { log: silentLogger(), waitTimeSeconds: 2 });
@@ -107,7 +107,7 @@ describe('host agent on a local SQS', () => {
   });
 
   it('stops while still waiting for its queue', async () => {
-    const config = await loadAgentConfig({ flags: { host: 'compute-sqs-never', 'state-dir': await tempDir(), 'conductor-queue-url': conductorQueueUrl } });
+    const config = await loadAgentConfig({ flags: { host: 'compute-sqs-never', driver: 'fake', 'state-dir': await tempDir(), 'conductor-queue-url': conductorQueueUrl } });
     const stopping = new AbortController();
     const running = runAgent(config, stopping.signal, { log: silentLogger(), waitTimeSeconds: 2 });
     await waitForReport((r) => r.type === 'register' && r.host === 'compute-sqs-never');

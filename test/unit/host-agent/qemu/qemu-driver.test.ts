@@ -117,6 +117,18 @@ describe.skipIf(!existsSync(buildScript) && !existsSync(guestImage))('QEMU drive
     await waitForConsole(restarted, id, /NOVALESS-GUEST-BOOTED[\s\S]*NOVALESS-POWERING-OFF[\s\S]*NOVALESS-GUEST-BOOTED/);
     lap('power on and boot');
 
+    // SOFT: ACPI power button, the guest powers off, QEMU starts again on the same disk.
+    await restarted.reboot(id, 'SOFT');
+    expect((await restarted.getInfo(id)).power_state).toBe(PowerState.RUNNING);
+    await waitForConsole(restarted, id, /(NOVALESS-GUEST-BOOTED[\s\S]*){3}/);
+    lap('soft reboot and boot');
+    // HARD: system_reset, the same QEMU process boots again.
+    const pidBeforeReset = Number(execFileSync('cat', [join(dir, 'qemu.pid')]).toString());
+    await restarted.reboot(id, 'HARD');
+    await waitForConsole(restarted, id, /(NOVALESS-GUEST-BOOTED[\s\S]*){4}/);
+    expect(await isGuestProcess(pidBeforeReset, id)).toBe(true);
+    lap('hard reboot and boot');
+
     await restarted.suspend(id);
     expect((await restarted.getInfo(id)).power_state).toBe(PowerState.SUSPENDED);
     expect((await stat(join(dir, 'suspended.state'))).size).toBeGreaterThan(0);
