@@ -268,7 +268,7 @@ describe('createImage and the openstack CLI', () => {
     expect((await show(fromSnapshot)).image.id).toBe(image.id);
   });
 
-  it('createImage answers 202 with the image location, and 409 while another task runs', async () => {
+  it('createImage answers 202 with the image location, and 400 without a name', async () => {
     const id = await boot(uniqueName('snap-api'));
     const res = await act(id, { createImage: { name: uniqueName('snap-api-image') } });
     expect(res.status).toBe(202);
