@@ -2,6 +2,8 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { EventType } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
@@ -53,7 +55,8 @@ export class NovalessStack extends Stack {
       TOKEN_KEY_PARAMETER: tokenKeyParameter,
     };
     const controlFunction = (name: ControlFunctionName, description: string): NodejsFunction => {
-      const fn = nodeFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
+      const id = name.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+      const fn = nodeFunction(this, `${id}Function`, {
         entry: controlFunctionEntry(name),
         description,
         settings: functionSettings[name],
@@ -111,6 +114,12 @@ export class NovalessStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(Math.max(1, Math.ceil(sweeper.intervalSeconds / 60)))),
       targets: [new LambdaFunction(sweeperFunction, { retryAttempts: 0 })],
     });
+
+    // Image data uploaded straight to S3 (the API redirects large uploads there) is hashed here.
+    const imageData = controlFunction('image-data', 'novaless image data: hashes and checks uploaded image data');
+    bucket.grantRead(imageData, `${imageObjectPrefix}*`);
+    bucket.grantDelete(imageData, `${imageObjectPrefix}*`);
+    bucket.addEventNotification(EventType.OBJECT_CREATED_PUT, new LambdaDestination(imageData), { prefix: imageObjectPrefix });
 
     const bootstrapFunction = controlFunction('bootstrap', 'novaless bootstrap: admin user, project, roles, default flavors');
     bootstrapFunction.addEnvironment('ADMIN_PASSWORD_PARAMETER', adminPasswordParameter);

@@ -98,4 +98,6 @@ export const functionSettings = {
   /** Below the one-minute AWS schedule, so runs do not pile up. */
   sweeper: { memoryMb: 512, timeoutSeconds: 50 },
   bootstrap: { memoryMb: 512, timeoutSeconds: 120 },
+  /** Reads a whole uploaded image once to hash it: Lambda's longest timeout, for multi-GiB images. */
+  'image-data': { memoryMb: 1024, timeoutSeconds: 900 },
 } as const satisfies Record<string, FunctionSettings>;

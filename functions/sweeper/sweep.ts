@@ -5,12 +5,14 @@ import { TaskState, VmState } from '../../shared/domain/instance-states.js';
 import { logger } from '../../shared/logger.js';
 import { sendDestroy } from '../../shared/messages/host-commands.js';
 import { getHost } from '../../shared/store/hosts.js';
-import { claimRelease, listOverdueInstances, removeInstance, transact, versionedUpdate } from '../../shared/store/instances.js';
+import { latestTaskAction } from '../../shared/store/instance-actions.js';
+import { claimRelease, listOverdueInstances, removeInstance, transact, updateInstance, versionedUpdate } from '../../shared/store/instances.js';
+import { discardSnapshot } from '../conductor/snapshot-image.js';
 
 /**
  * Every task state has a deadline (shared/store/instances.ts). Past it, the instance goes to
  * ERROR with a fault that says which task timed out, or a delete whose host is gone or down
- * is completed here. Each change is conditional on the version read, so a report that lands
+ * is completed here, and a snapshot that timed out is abandoned. Each change is conditional on the version read, so a report that lands
  * at the same moment wins or loses cleanly.
  */
 export async function sweepOverdueInstances(now = new Date()): Promise<{ errored: number; deleted: number }> {
@@ -25,9 +27,26 @@ export async function sweepOverdueInstances(now = new Date()): Promise<{ errored
       }
       continue;
     }
+    if (SNAPSHOT_TASKS.has(instance.task_state)) {
+      await abandonSnapshot(instance);
+      continue;
+    }
     if (await timeOut(instance)) errored++;
   }
   return { errored, deleted };
+}
+
+const SNAPSHOT_TASKS = new Set<Instance['task_state']>([TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING]);
+
+/**
+ * A snapshot past its deadline does not harm the guest: as Nova, the instance keeps its state,
+ * the task ends, and the half-made image and its upload are removed.
+ */
+async function abandonSnapshot(instance: Instance): Promise<void> {
+  const action = await latestTaskAction(instance.id);
+  if (!(await updateInstance(instance, { task_state: null, task_deadline: null }))) return;
+  if (action?.snapshot) await discardSnapshot(action.snapshot);
+  logger.warn('snapshot timed out; its image was removed', { instance_id: instance.id, image_id: action?.snapshot?.image_id });
 }
 
 async function hostIsAlive(instance: Instance): Promise<boolean> {

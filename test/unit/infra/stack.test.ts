@@ -141,6 +141,23 @@ describe('image bucket', () => {
   });
 });
 
+describe('image data', () => {
+  it('notifies the image-data function of objects put under images/', () => {
+    const [fnId] = only('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('image data') });
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        LambdaFunctionConfigurations: [
+          Match.objectLike({
+            Events: ['s3:ObjectCreated:Put'],
+            LambdaFunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'images/' }] } },
+          }),
+        ],
+      },
+    });
+  });
+});
+
 describe('public API', () => {
   it('is a REST API passing binary bodies, proxying every path to the api function', () => {
     const [apiId] = only('AWS::ApiGateway::RestApi', { BinaryMediaTypes: ['*/*'] });

@@ -28,6 +28,7 @@ function driver(): QemuDriver {
     log: silentLogger(),
     maxParallelSnapshots: 1,
     quitTimeoutMs: 5000,
+    softRebootTimeoutSec: 30,
   });
   drivers.push(d);
   return d;
@@ -86,7 +87,7 @@ describe.skipIf(!existsSync(buildScript) && !existsSync(guestImage))('QEMU drive
     expect(disk['virtual-size']).toBe(1024 ** 3);
 
     // The guest read its uuid and hostname from the config drive.
-    const console = await waitForConsole(d, id, new RegExp(`NOVALESS-HOSTNAME qemu-test-1`));
+    const console = await waitForConsole(d, id, /NOVALESS-HOSTNAME qemu-test-1[\s\S]*NOVALESS-GUEST-READY/);
     lap('boot to hostname marker');
     expect(console).toContain('NOVALESS-GUEST-BOOTED');
     expect(console).toContain(`NOVALESS-INSTANCE-UUID ${id}`);
@@ -114,18 +115,19 @@ describe.skipIf(!existsSync(buildScript) && !existsSync(guestImage))('QEMU drive
 
     await restarted.powerOn(id);
     expect((await restarted.getInfo(id)).power_state).toBe(PowerState.RUNNING);
-    await waitForConsole(restarted, id, /NOVALESS-GUEST-BOOTED[\s\S]*NOVALESS-POWERING-OFF[\s\S]*NOVALESS-GUEST-BOOTED/);
+    await waitForConsole(restarted, id, /NOVALESS-POWERING-OFF[\s\S]*NOVALESS-GUEST-READY/);
     lap('power on and boot');
 
     // SOFT: ACPI power button, the guest powers off, QEMU starts again on the same disk.
     await restarted.reboot(id, 'SOFT');
     expect((await restarted.getInfo(id)).power_state).toBe(PowerState.RUNNING);
-    await waitForConsole(restarted, id, /(NOVALESS-GUEST-BOOTED[\s\S]*){3}/);
+    await waitForConsole(restarted, id, /(NOVALESS-GUEST-READY[\s\S]*){3}/);
+    expect((await restarted.getConsoleOutput(id)).match(/NOVALESS-POWERING-OFF/g)).toHaveLength(2);
     lap('soft reboot and boot');
     // HARD: system_reset, the same QEMU process boots again.
     const pidBeforeReset = Number(execFileSync('cat', [join(dir, 'qemu.pid')]).toString());
     await restarted.reboot(id, 'HARD');
-    await waitForConsole(restarted, id, /(NOVALESS-GUEST-BOOTED[\s\S]*){4}/);
+    await waitForConsole(restarted, id, /(NOVALESS-GUEST-READY[\s\S]*){4}/);
     expect(await isGuestProcess(pidBeforeReset, id)).toBe(true);
     lap('hard reboot and boot');
 
