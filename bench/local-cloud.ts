@@ -5,12 +5,17 @@ import { join } from 'node:path';
 import { freePort } from '../infra/local/emulators.js';
 import { cloudInfoPath, readCloudInfo, repoRoot, type CloudInfo } from '../infra/local/state-dir.js';
 import { ApiClient, sleep } from './client.js';
+import { killGuestQemus } from './guest-processes.js';
 
 export interface CloudShape {
   hosts: number;
   hostVcpus?: number;
   hostMemoryMb?: number;
   hostDiskGb?: number;
+  /** The agents' driver (fake unless said). With qemu the host reports its real inventory. */
+  driver?: 'fake' | 'qemu';
+  /** The agents' cpu_allocation_ratio (the cloud's default is 4.0). */
+  cpuAllocationRatio?: number;
 }
 
 /** One local cloud started for one benchmark: `infra/local/start.ts --fresh` as a child process, its own state dir and port. */
@@ -42,6 +47,8 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
   if (shape.hostVcpus) args.push('--host-vcpus', String(shape.hostVcpus));
   if (shape.hostMemoryMb) args.push('--host-memory-mb', String(shape.hostMemoryMb));
   if (shape.hostDiskGb) args.push('--host-disk-gb', String(shape.hostDiskGb));
+  if (shape.driver) args.push('--driver', shape.driver);
+  if (shape.cpuAllocationRatio) args.push('--cpu-allocation-ratio', String(shape.cpuAllocationRatio));
   const log = openSync(logFile, 'a');
   // NOVALESS_BENCH_PROFILE=<dir>: a V8 CPU profile of the control-plane process, written when it stops.
   const profile = process.env.NOVALESS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.NOVALESS_BENCH_PROFILE] : [];
@@ -62,6 +69,9 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
         await exited;
         clearTimeout(timer);
       }
+      // Guests outlive their agent by design: a benchmark's cloud must not leave any behind.
+      const leftovers = await killGuestQemus(`${stateDir}/`);
+      if (leftovers > 0) process.stderr.write(`bench: killed ${leftovers} guest QEMU(s) left running under ${stateDir}\n`);
       if (!process.env.NOVALESS_KEEP_BENCH_STATE) rmSync(stateDir, { recursive: true, force: true });
     })());
   const cloud: BenchCloud = { info: undefined as never, stateDir, logFile, shape, client: undefined as never, adminToken: '', bootSeconds: 0, stop };

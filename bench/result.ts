@@ -19,5 +19,7 @@ export interface BenchResult {
 
 export interface Benchmark {
   name: string;
+  /** Why it cannot run on this machine (a missing tool), or undefined when it can. */
+  unavailable?(): string | undefined;
   run(): Promise<BenchResult>;
 }

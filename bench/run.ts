@@ -12,10 +12,11 @@ import { createLatency } from './benchmarks/create-latency.js';
 import { listServers } from './benchmarks/list-servers.js';
 import { memory } from './benchmarks/memory.js';
 import { parallelCreates } from './benchmarks/parallel-creates.js';
+import { realGuests } from './benchmarks/real-guests.js';
 import { stopAllClouds } from './local-cloud.js';
 import type { Benchmark, BenchResult } from './result.js';
 
-const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory];
+const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests];
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = args.only ? new Set(args.only.split(',')) : undefined;
@@ -31,7 +32,14 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const results: BenchResult[] = [];
   const failures: { name: string; error: string }[] = [];
+  const skipped: { name: string; reason: string }[] = [];
   for (const bench of selected) {
+    const reason = bench.unavailable?.();
+    if (reason) {
+      skipped.push({ name: bench.name, reason });
+      say(`bench: ${bench.name} SKIPPED: ${reason}`);
+      continue;
+    }
     say(`bench: ${bench.name} ...`);
     try {
       const load = Math.round(loadavg()[0] * 100) / 100;
@@ -50,6 +58,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, loadavg_at_end: loadavg().map((l) => Math.round(l * 100) / 100) },
     results,
     failures,
+    skipped,
   };
   const dir = join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -58,13 +67,14 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2));
 
   say('');
-  say(`novaless benchmarks (fake driver), ${report.machine.cpus} CPUs, Node ${process.version}, ${report.seconds.toFixed(0)} s in all`);
+  say(`novaless benchmarks (fake driver unless said), ${report.machine.cpus} CPUs, Node ${process.version}, ${report.seconds.toFixed(0)} s in all`);
   for (const r of results) {
     say('');
-    say(`${r.title}  [${r.cloud.hosts} host(s), cloud up in ${r.cloud.boot_seconds.toFixed(1)} s; ${r.seconds.toFixed(0)} s; load average ${r.loadavg_at_start}]`);
+    say(`${r.title}  [${r.cloud.hosts} host(s)${r.cloud.driver ? `, ${r.cloud.driver} driver` : ''}, cloud up in ${r.cloud.boot_seconds.toFixed(1)} s; ${r.seconds.toFixed(0)} s; load average ${r.loadavg_at_start}]`);
     for (const line of r.summary) say(`  ${line}`);
     for (const p of r.problems) say(`  PROBLEM: ${p}`);
   }
+  for (const s of skipped) say(`\n${s.name}: SKIPPED: ${s.reason}`);
   for (const f of failures) say(`\n${f.name}: FAILED\n${f.error}`);
   say('');
   say(`results: ${file}`);

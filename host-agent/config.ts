@@ -67,6 +67,7 @@ export const CONFIG_OVERRIDES = [
   { flag: 'memory-mb', path: ['fake', 'memory_mb'], kind: 'number' },
   { flag: 'disk-gb', path: ['fake', 'disk_gb'], kind: 'number' },
   { flag: 'spawn-delay-ms', path: ['fake', 'spawn_delay_ms'], kind: 'number' },
+  { flag: 'cpu-allocation-ratio', path: ['allocation_ratios', 'cpu'], kind: 'number' },
   { flag: 'conductor-queue-url', path: ['conductor_queue_url'], kind: 'string' },
   { flag: 'state-dir', path: ['state_dir'], kind: 'string' },
   { flag: 'heartbeat-interval-seconds', path: ['heartbeat_interval_seconds'], kind: 'number' },

@@ -4,7 +4,7 @@
  * stand-ins (infra/local/queue-poller.ts), against AWS emulators (or LocalStack when
  * AWS_ENDPOINT_URL is set), with N host agents (fake driver) as child processes.
  *
- *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu]
+ *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu] [--cpu-allocation-ratio R]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     'host-memory-mb': { type: 'string' },
     'host-disk-gb': { type: 'string' },
     'spawn-delay-ms': { type: 'string' },
+    'cpu-allocation-ratio': { type: 'string' },
     driver: { type: 'string', default: 'fake' },
   },
 });
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
     AWS_S3_FORCE_PATH_STYLE: 'true',
     ...(emulators ? { AWS_ENDPOINT_URL_SQS: emulators.endpoints.sqs, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : { AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL! }),
   };
-  const inventoryArgs = (['host-vcpus', 'host-memory-mb', 'host-disk-gb', 'spawn-delay-ms'] as const).flatMap((k) =>
+  const inventoryArgs = (['host-vcpus', 'host-memory-mb', 'host-disk-gb', 'spawn-delay-ms', 'cpu-allocation-ratio'] as const).flatMap((k) =>
     args[k] ? [`--${k.replace(/^host-/, '')}`, args[k]!] : [],
   );
   // Agents publish console logs to the image bucket (and the qemu driver reads images there).

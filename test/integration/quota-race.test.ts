@@ -45,6 +45,18 @@ describe('parallel creates beyond quota never exceed it', () => {
     expect(await getQuotaUsage(p.projectId)).toEqual({ instances: 0, cores: 0, ram: 0 });
   }
 
+  it('max_count beyond the quota creates as many as fit, at least min_count (as Nova)', async () => {
+    const project = await createProjectMember(uniqueName('quota-partial'), adminToken);
+    expect((await create(project, 'first', { max_count: 4 })).status).toBe(202);
+    const partial = await create(project, 'rest', { min_count: 2, max_count: 12 });
+    expect(partial.status).toBe(202);
+    expect(await expectQuotaMatchesTable(project)).toBe(10);
+    const refused = await create(project, 'none-left', { min_count: 1, max_count: 5 });
+    expect(refused.status).toBe(403);
+    expect(refused.body.forbidden.message).toMatch(/Quota exceeded for instances/);
+    await deleteAll(project);
+  });
+
   it('25 parallel single creates: exactly 10 accepted, 15 refused with 403 Quota exceeded', async () => {
     const project = await createProjectMember(uniqueName('quota-single'), adminToken);
     const responses = await Promise.all(Array.from({ length: 25 }, (_, n) => create(project, `q-${n}`, { max_count: 1 })));

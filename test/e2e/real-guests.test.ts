@@ -1,0 +1,318 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, cloud, createProjectUser, issueToken, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
+import {
+  agentLogFile,
+  agentStateDir,
+  buildTestGuest,
+  countMarker,
+  killAgent,
+  killQemusOf,
+  qemuPidsOf,
+  startQemuAgent,
+  stopAgent,
+  type QemuAgentOptions,
+} from '../support/qemu-agents.js';
+
+/**
+ * Real guests: the test guest image booted by a host agent with the QEMU driver (TCG), driven
+ * with the real `openstack` CLI through every server action, then the faults an agent must
+ * survive (kill -9 of the agent while a guest runs and while it spawns one, a guest's QEMU
+ * killed under it). The shared cloud's fake host-1 is left alone: this suite's own agent serves
+ * its own availability zone and every server is booted into that zone.
+ */
+
+type Row = Record<string, unknown>;
+
+const suffix = Date.now().toString(36);
+const hostName = `qemu-e2e-${suffix}`;
+const zone = `qemu-e2e-zone-${suffix}`;
+const imageName = `qemu-e2e-guest-${suffix}`;
+const snapName = `qemu-e2e-snap-${suffix}`;
+const serverName = `Qemu-E2E-Main-${suffix}`;
+const BOOTED = 'NOVALESS-GUEST-BOOTED';
+const READY = 'NOVALESS-GUEST-READY';
+/** Generous: machines are shared and TCG is slow. */
+const BOOT_MS = 120_000;
+
+/** What `hostnameOf` in functions/api/compute/server-create.ts makes of a server name. */
+const hostnameOf = (name: string) => name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '');
+
+describe('real QEMU guests through the openstack CLI', () => {
+  let baseDir: string;
+  let agentOptions: QemuAgentOptions;
+  let agent: ChildProcess | undefined;
+  let user: Credentials;
+  let adminToken: string;
+  let imageId: string;
+  let mainId: string;
+  const serverIds = new Set<string>();
+  const imageIds = new Set<string>();
+
+  const instanceDir = (id: string) => join(agentStateDir(agentOptions), 'instances', id);
+
+  /** The server as the API shows it to admin (raw HTTP: cheap to poll). */
+  async function serverOf(id: string): Promise<Row | undefined> {
+    const res = await api('GET', `/compute/v2.1/servers/${id}`, { token: adminToken });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`server show ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.server as Row;
+  }
+
+  /** Polls until the server has this status and no task state; fails at once on ERROR. */
+  async function waitForStatus(id: string, status: string, timeoutMs = BOOT_MS): Promise<Row> {
+    return waitFor(`server ${id} to be ${status}`, async () => {
+      const s = await serverOf(id);
+      if (!s) throw new Error(`server ${id} is gone`);
+      if (s.status === 'ERROR' && status !== 'ERROR') throw new Error(`server ${id} went to ERROR: ${JSON.stringify(s.fault)}`);
+      return s.status === status && s['OS-EXT-STS:task_state'] === null ? s : undefined;
+    }, timeoutMs, 500);
+  }
+
+  async function consoleOf(id: string): Promise<string> {
+    const res = await api('POST', `/compute/v2.1/servers/${id}/action`, { token: adminToken, body: { 'os-getConsoleOutput': {} } });
+    return res.status === 200 ? String(res.body.output) : '';
+  }
+
+  /** Polls the console (published by the agent every ~3 s) until `booted` boot markers and as many ready markers are in it. */
+  async function waitForBoots(id: string, booted: number, timeoutMs = BOOT_MS): Promise<string> {
+    return waitFor(`${booted} boot(s) of ${id} on its console`, async () => {
+      const text = await consoleOf(id);
+      return countMarker(text, BOOTED) >= booted && countMarker(text, READY) >= booted ? text : undefined;
+    }, timeoutMs, 1000);
+  }
+
+  /** `openstack hypervisor show` of this suite's host: the usage fields. */
+  async function hypervisorUsage(): Promise<{ vcpus_used: unknown; memory_mb_used: unknown; running_vms: unknown }> {
+    const h = await openstackJson(['hypervisor', 'show', hostName]);
+    return { vcpus_used: h.vcpus_used, memory_mb_used: h.memory_mb_used, running_vms: h.running_vms };
+  }
+
+  async function hostIsUp(): Promise<boolean> {
+    const rows = await openstackJson<Row[]>(['compute', 'service', 'list', '--host', hostName]);
+    return rows.some((r) => r.State === 'up' && r.Status === 'enabled');
+  }
+
+  /** How many times the agent's log says it started polling its queue (once per agent start). */
+  const pollingStarts = () => (existsSync(agentLogFile(agentOptions)) ? readFileSync(agentLogFile(agentOptions), 'utf8').split('polling for commands').length - 1 : 0);
+
+  async function restartAgent(): Promise<void> {
+    const before = pollingStarts();
+    agent = startQemuAgent(agentOptions);
+    await waitFor('the restarted agent to poll its queue', async () => pollingStarts() > before, 60_000, 200);
+  }
+
+  async function createServer(name: string, image: string): Promise<Row> {
+    const server = await openstackJson(
+      ['server', 'create', '--image', image, '--flavor', 'm1.tiny', '--availability-zone', zone, '--wait', name],
+      user,
+    );
+    serverIds.add(String(server.id));
+    return server;
+  }
+
+  async function deleteServer(id: string): Promise<void> {
+    await openstack(['server', 'delete', '--wait', id], user, BOOT_MS);
+    serverIds.delete(id);
+  }
+
+  beforeAll(async () => {
+    baseDir = mkdtempSync(join(tmpdir(), 'novaless-e2e-qemu-'));
+    agentOptions = { host: hostName, zone, baseDir, heartbeatSeconds: 2 };
+    const [guestImage, who, token] = await Promise.all([buildTestGuest(), createProjectUser(`qemu-e2e-${suffix}`), issueToken()]);
+    user = who;
+    adminToken = token;
+    agent = startQemuAgent(agentOptions);
+    await waitFor(`host ${hostName} to register and be up`, hostIsUp, 90_000, 1000);
+    const image = await openstackJson(
+      ['image', 'create', '--file', guestImage, '--disk-format', 'qcow2', '--container-format', 'bare', imageName],
+      user,
+    );
+    imageId = String(image.id);
+    imageIds.add(imageId);
+    await waitFor('the guest image to be active', async () => (await openstackJson(['image', 'show', imageId], user)).status === 'active', 60_000, 1000);
+  }, 300_000);
+
+  afterAll(async () => {
+    const ids = [...serverIds];
+    for (const id of ids) await openstack(['server', 'delete', '--wait', id], user, BOOT_MS).catch(() => undefined);
+    for (const id of imageIds) await openstack(['image', 'delete', id], user).catch(() => undefined);
+    await openstack(['compute', 'service', 'set', '--disable', '--disable-reason', 'real-guests e2e finished', hostName, 'nova-compute']).catch(() => undefined);
+    if (agent) await stopAgent(agent);
+    const leftovers = await killQemusOf([...ids, mainId].filter(Boolean));
+    if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(baseDir, { recursive: true, force: true });
+    // Guests outlive agents: none of this suite's may outlive the suite.
+    expect(leftovers, 'QEMU processes left after the servers were deleted').toEqual([]);
+  }, 300_000);
+
+  it('boots the test guest to ACTIVE in its own zone, in one QEMU process', async () => {
+    const server = await createServer(serverName, imageName);
+    mainId = String(server.id);
+    expect(server.status).toBe('ACTIVE');
+    const shown = await openstackJson(['server', 'show', mainId]);
+    expect(shown['OS-EXT-SRV-ATTR:host']).toBe(hostName);
+    expect(shown['OS-EXT-AZ:availability_zone']).toBe(zone);
+    expect(await qemuPidsOf(mainId)).toHaveLength(1);
+    expect(existsSync(join(instanceDir(mainId), 'disk.qcow2'))).toBe(true);
+  }, BOOT_MS);
+
+  it('shows the boot marker and the hostname on the console log', async () => {
+    await waitForBoots(mainId, 1);
+    const log = await openstack(['console', 'log', 'show', mainId], user);
+    expect(countMarker(log, BOOTED)).toBe(1);
+    expect(log).toContain(`NOVALESS-INSTANCE-UUID ${mainId}`);
+    expect(log).toContain(`NOVALESS-HOSTNAME ${hostnameOf(serverName)}`);
+  }, BOOT_MS);
+
+  it('stops (SHUTOFF, no QEMU) and starts again (ACTIVE, a second boot)', async () => {
+    await openstack(['server', 'stop', mainId], user);
+    const stopped = await waitForStatus(mainId, 'SHUTOFF');
+    expect(stopped['OS-EXT-STS:power_state']).toBe(4);
+    expect(await qemuPidsOf(mainId)).toEqual([]);
+
+    await openstack(['server', 'start', mainId], user);
+    await waitForStatus(mainId, 'ACTIVE');
+    expect(await qemuPidsOf(mainId)).toHaveLength(1);
+    const log = await waitForBoots(mainId, 2);
+    expect(countMarker(log, BOOTED)).toBe(2);
+  }, 2 * BOOT_MS);
+
+  it('reboots soft and hard, each a new boot', async () => {
+    await openstack(['server', 'reboot', '--soft', '--wait', mainId], user, BOOT_MS);
+    expect((await serverOf(mainId))!.status).toBe('ACTIVE');
+    await waitForBoots(mainId, 3);
+    await openstack(['server', 'reboot', '--hard', '--wait', mainId], user, BOOT_MS);
+    expect((await serverOf(mainId))!.status).toBe('ACTIVE');
+    const log = await waitForBoots(mainId, 4);
+    expect(countMarker(log, BOOTED)).toBe(4);
+    expect(await qemuPidsOf(mainId)).toHaveLength(1);
+  }, 2 * BOOT_MS);
+
+  it('pauses and unpauses, suspends and resumes, without rebooting the guest', async () => {
+    await openstack(['server', 'pause', mainId], user);
+    expect((await waitForStatus(mainId, 'PAUSED'))['OS-EXT-STS:power_state']).toBe(3);
+    await openstack(['server', 'unpause', mainId], user);
+    expect((await waitForStatus(mainId, 'ACTIVE'))['OS-EXT-STS:power_state']).toBe(1);
+
+    await openstack(['server', 'suspend', mainId], user);
+    expect((await waitForStatus(mainId, 'SUSPENDED'))['OS-EXT-STS:power_state']).toBe(7);
+    expect(await qemuPidsOf(mainId)).toEqual([]);
+    expect(existsSync(join(instanceDir(mainId), 'suspended.state'))).toBe(true);
+    await openstack(['server', 'resume', mainId], user);
+    expect((await waitForStatus(mainId, 'ACTIVE'))['OS-EXT-STS:power_state']).toBe(1);
+    expect(await qemuPidsOf(mainId)).toHaveLength(1);
+    // Restored from its saved state, not booted: still four boots on the console.
+    await sleep(4000);
+    expect(countMarker(await consoleOf(mainId), BOOTED)).toBe(4);
+  }, 2 * BOOT_MS);
+
+  it('snapshots the server to an active image that boots', async () => {
+    const snap = await openstackJson(['server', 'image', 'create', '--wait', '--name', snapName, mainId], user);
+    imageIds.add(String(snap.id));
+    expect((await openstackJson(['image', 'show', String(snap.id)], user)).status).toBe('active');
+    expect((await serverOf(mainId))!.status).toBe('ACTIVE');
+
+    const fromSnapName = `qemu-e2e-from-snap-${suffix}`;
+    const fromSnap = await createServer(fromSnapName, snapName);
+    const id = String(fromSnap.id);
+    expect(fromSnap.status).toBe('ACTIVE');
+    const log = await waitForBoots(id, 1);
+    expect(log).toContain(`NOVALESS-HOSTNAME ${hostnameOf(fromSnapName)}`);
+    await deleteServer(id);
+    expect(await qemuPidsOf(id)).toEqual([]);
+  }, 3 * BOOT_MS);
+
+  it('rebuilds the server from the image: ACTIVE, a new boot', async () => {
+    await openstack(['server', 'rebuild', '--image', imageName, '--wait', mainId], user, BOOT_MS);
+    expect((await serverOf(mainId))!.status).toBe('ACTIVE');
+    const log = await waitForBoots(mainId, 5);
+    expect(countMarker(log, BOOTED)).toBe(5);
+    expect(await qemuPidsOf(mainId)).toHaveLength(1);
+  }, 2 * BOOT_MS);
+
+  it('deletes the server: QEMU gone, instance dir removed, hypervisor usage back to zero', async () => {
+    await deleteServer(mainId);
+    expect(await qemuPidsOf(mainId)).toEqual([]);
+    expect(existsSync(instanceDir(mainId))).toBe(false);
+    expect(await hypervisorUsage()).toEqual({ vcpus_used: 0, memory_mb_used: 0, running_vms: 0 });
+  }, BOOT_MS);
+
+  describe('faults', () => {
+    let guestId: string;
+
+    it('kill -9 of the agent while a guest runs: the guest runs on untouched, actions still work', async () => {
+      guestId = String((await createServer(`qemu-e2e-fault-${suffix}`, imageName)).id);
+      await waitForBoots(guestId, 1);
+      const [pid] = await qemuPidsOf(guestId);
+      expect(pid).toBeGreaterThan(0);
+
+      await killAgent(agent!);
+      await sleep(1000);
+      expect(await qemuPidsOf(guestId)).toEqual([pid]);
+      await restartAgent();
+
+      await sleep(5000); // a few heartbeats and console publications of the restarted agent
+      expect(await qemuPidsOf(guestId)).toEqual([pid]);
+      expect((await serverOf(guestId))!.status).toBe('ACTIVE');
+      expect(countMarker(await consoleOf(guestId), BOOTED)).toBe(1);
+
+      await openstack(['server', 'pause', guestId], user);
+      await waitForStatus(guestId, 'PAUSED', 60_000);
+      await openstack(['server', 'unpause', guestId], user);
+      await waitForStatus(guestId, 'ACTIVE', 60_000);
+      expect(await qemuPidsOf(guestId)).toEqual([pid]);
+      expect(countMarker(await consoleOf(guestId), BOOTED)).toBe(1);
+    }, 3 * BOOT_MS);
+
+    it('a guest whose QEMU is killed is reported stopped by the power-state sync', async () => {
+      const [pid] = await qemuPidsOf(guestId);
+      process.kill(pid, 'SIGKILL');
+      const stopped = await waitForStatus(guestId, 'SHUTOFF', 60_000);
+      expect(stopped['OS-EXT-STS:power_state']).toBe(4);
+      const shown = await openstackJson(['server', 'show', guestId], user);
+      expect(shown.status).toBe('SHUTOFF');
+      expect(String(shown['OS-EXT-STS:power_state'])).toMatch(/^(Shutdown|4)$/);
+    }, BOOT_MS);
+
+    it('kill -9 of the agent mid-spawn: the instance ends ACTIVE or ERROR, never stuck in BUILD', async () => {
+      const userToken = await issueToken(user);
+      const created = await api('POST', '/compute/v2.1/servers', {
+        token: userToken,
+        body: { server: { name: `qemu-e2e-midspawn-${suffix}`, imageRef: imageId, flavorRef: '1', availability_zone: zone } },
+      });
+      expect(created.status).toBe(202);
+      const id = String(created.body.server.id);
+      serverIds.add(id);
+      const stateFile = join(agentStateDir(agentOptions), 'state.json');
+      // The agent records a build before its driver acts: that is the middle of the spawn.
+      await waitFor('the agent to start building', async () => existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes(id), 30_000, 20);
+      await killAgent(agent!);
+      await restartAgent();
+
+      const settled = await waitFor(`${id} to leave BUILD`, async () => {
+        const s = await serverOf(id);
+        return s && (s.status === 'ACTIVE' || s.status === 'ERROR') && s['OS-EXT-STS:task_state'] === null ? s : undefined;
+      }, 90_000, 500);
+      const pids = await qemuPidsOf(id);
+      if (settled.status === 'ACTIVE') {
+        expect(pids).toHaveLength(1);
+        await waitForBoots(id, 1);
+      } else {
+        expect(pids).toEqual([]);
+      }
+      await deleteServer(id);
+      expect(await qemuPidsOf(id)).toEqual([]);
+      expect(existsSync(instanceDir(id))).toBe(false);
+    }, 3 * BOOT_MS);
+
+    it('deletes the stopped guest and leaves the host empty', async () => {
+      await deleteServer(guestId);
+      expect(existsSync(instanceDir(guestId))).toBe(false);
+      expect(await hypervisorUsage()).toEqual({ vcpus_used: 0, memory_mb_used: 0, running_vms: 0 });
+    }, BOOT_MS);
+  });
+});
