@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { objects, queues } from '../shared/aws.js';
 import { HostInventorySchema, type HostInventory } from '../shared/domain/host.js';
 import { logger } from '../shared/logger.js';
+import type { HostCommand } from '../shared/messages/host.js';
 import { hostQueue } from '../shared/resources.js';
 import { dispatchCommand } from './commands/dispatch.js';
 import { KeyedLock, Semaphore } from './concurrency.js';
@@ -72,7 +73,9 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
     visibilityTimeoutSeconds: hostQueue.visibilityTimeoutSeconds,
     waitTimeSeconds: overrides.waitTimeSeconds,
   });
+  const resumed = resumeInterruptedWork(state, (command, commandLog) => dispatchCommand(command, { ...shared, log: commandLog }), log);
   await loop.run(signal);
+  await resumed;
   await heartbeat.stop();
   await consoles?.stop();
   await state.flushed();
@@ -89,6 +92,30 @@ export function inventoryOf(config: AgentConfig, offered: DriverInventory): Host
     ram_allocation_ratio: config.allocation_ratios.ram,
     disk_allocation_ratio: config.allocation_ratios.disk,
   });
+}
+
+/**
+ * Finishes the builds and destroys a previous run of the agent started and never finished (it
+ * was killed). Their commands are hidden in the queue for a whole visibility timeout after that
+ * run received them, so waiting for them would leave the instance in BUILD or deleting that long.
+ * The guest's record holds all a command needs; when the command itself comes back, the
+ * handlers' idempotency makes it report the same outcome again.
+ */
+async function resumeInterruptedWork(state: LocalState, run: (command: HostCommand, log: Logger) => Promise<void>, log: Logger): Promise<void> {
+  const interrupted = state.guests().filter((g) => g.phase !== 'built');
+  await Promise.all(
+    interrupted.map(async ({ instance_id, request_id, phase, spec }) => {
+      const command: HostCommand = phase === 'building' ? { type: 'spawn', request_id, guest: spec } : { type: 'destroy', request_id, instance_id };
+      const commandLog = log.createChild({ persistentKeys: { request_id, instance_id, command: command.type } });
+      commandLog.info('resuming work interrupted by the previous run of the agent');
+      try {
+        await run(command, commandLog);
+      } catch (error) {
+        // Its command comes back from the queue and is tried again then.
+        commandLog.error('could not resume interrupted work', { error: error as Error });
+      }
+    }),
+  );
 }
 
 function knownGuestOf(record: GuestRecord): KnownGuest {

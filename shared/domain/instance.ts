@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Image } from './image.js';
 import { VmState, TaskState } from './instance-states.js';
 
 export const FlavorSnapshotSchema = z.object({
@@ -38,6 +39,11 @@ export const ImageMetaSchema = z.object({
   os_hash_value: z.string().nullable(),
 });
 export type ImageMeta = z.infer<typeof ImageMetaSchema>;
+
+export function imageMetaOf(image: Image): ImageMeta {
+  const { id, disk_format, size, virtual_size, os_hash_algo, os_hash_value } = image;
+  return { id, disk_format, size, virtual_size, os_hash_algo, os_hash_value };
+}
 
 /** An instance as stored (the table item without its keys). */
 export const InstanceSchema = z.object({

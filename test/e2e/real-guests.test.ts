@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +28,8 @@ import {
 type Row = Record<string, unknown>;
 
 const suffix = Date.now().toString(36);
-const hostName = `qemu-e2e-${suffix}`;
+// Short: QEMU's unix sockets live in <state dir>/instances/<uuid>/ and a socket path has at most 107 bytes.
+const hostName = `qe2e-${suffix}`;
 const zone = `qemu-e2e-zone-${suffix}`;
 const imageName = `qemu-e2e-guest-${suffix}`;
 const snapName = `qemu-e2e-snap-${suffix}`;
@@ -106,11 +106,19 @@ describe('real QEMU guests through the openstack CLI', () => {
     await waitFor('the restarted agent to poll its queue', async () => pollingStarts() > before, 60_000, 200);
   }
 
+  /** `server create --wait`; the CLI prints a line, not JSON, when the server goes to ERROR. */
   async function createServer(name: string, image: string): Promise<Row> {
-    const server = await openstackJson(
-      ['server', 'create', '--image', image, '--flavor', 'm1.tiny', '--availability-zone', zone, '--wait', name],
+    const out = await openstack(
+      ['server', 'create', '--image', image, '--flavor', 'm1.tiny', '--availability-zone', zone, '--wait', name, '-f', 'json'],
       user,
+      BOOT_MS,
     );
+    if (!out.trimStart().startsWith('{')) {
+      const shown = await openstackJson(['server', 'show', name], user).catch(() => undefined);
+      if (shown?.id) serverIds.add(String(shown.id));
+      throw new Error(`server create ${name}: ${out.trim()}; fault: ${JSON.stringify(shown?.fault)}`);
+    }
+    const server = JSON.parse(out) as Row;
     serverIds.add(String(server.id));
     return server;
   }
@@ -121,7 +129,8 @@ describe('real QEMU guests through the openstack CLI', () => {
   }
 
   beforeAll(async () => {
-    baseDir = mkdtempSync(join(tmpdir(), 'novaless-e2e-qemu-'));
+    // /tmp, not tmpdir(): a long TMPDIR would push the guests' QMP socket paths past 107 bytes.
+    baseDir = mkdtempSync('/tmp/nq-');
     agentOptions = { host: hostName, zone, baseDir, heartbeatSeconds: 2 };
     const [guestImage, who, token] = await Promise.all([buildTestGuest(), createProjectUser(`qemu-e2e-${suffix}`), issueToken()]);
     user = who;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { config } from '../../../shared/config.js';
-import type { Instance } from '../../../shared/domain/instance.js';
+import { imageMetaOf, type Instance } from '../../../shared/domain/instance.js';
 import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
 import { QUOTA_DEFAULTS } from '../../../shared/domain/quota.js';
 import { BadRequest, QuotaExceeded } from '../../../shared/errors.js';
@@ -107,14 +107,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       project_id: req.auth.project_id,
       user_id: req.auth.user_id,
       image_ref: image.id,
-      image_meta: {
-        id: image.id,
-        disk_format: image.disk_format,
-        size: image.size,
-        virtual_size: image.virtual_size,
-        os_hash_algo: image.os_hash_algo,
-        os_hash_value: image.os_hash_value,
-      },
+      image_meta: imageMetaOf(image),
       flavor: { id: flavor.id, name: flavor.name, vcpus: flavor.vcpus, ram: flavor.ram, disk: flavor.disk, ephemeral: flavor.ephemeral, swap: flavor.swap, extra_specs: flavor.extra_specs },
       key_name: keypair?.name ?? null,
       key_data: keypair?.public_key ?? null,

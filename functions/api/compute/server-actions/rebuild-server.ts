@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Image } from '../../../../shared/domain/image.js';
 import type { Instance } from '../../../../shared/domain/instance.js';
+import { imageMetaOf } from '../../../../shared/domain/instance.js';
 import { InstanceActionName, TaskState, VmState } from '../../../../shared/domain/instance-states.js';
 import { QUOTA_DEFAULTS } from '../../../../shared/domain/quota.js';
 import { BadRequest } from '../../../../shared/errors.js';
@@ -60,14 +61,7 @@ async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
     taskState: TaskState.REBUILDING,
     changes: () => ({
       image_ref: image.id,
-      image_meta: {
-        id: image.id,
-        disk_format: image.disk_format,
-        size: image.size,
-        virtual_size: image.virtual_size,
-        os_hash_algo: image.os_hash_algo,
-        os_hash_value: image.os_hash_value,
-      },
+      image_meta: imageMetaOf(image),
       ...(request.name ? { name: request.name } : {}),
       ...(request.metadata ? { metadata: request.metadata } : {}),
     }),
