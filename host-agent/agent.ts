@@ -5,7 +5,6 @@ import { objects, queues } from '../shared/aws.js';
 import { HostInventorySchema, type HostInventory } from '../shared/domain/host.js';
 import { logger } from '../shared/logger.js';
 import type { HostCommand } from '../shared/messages/host.js';
-import { hostQueue } from '../shared/resources.js';
 import { dispatchCommand } from './commands/dispatch.js';
 import { KeyedLock, Semaphore } from './concurrency.js';
 import { startConsolePublisher } from './console-publisher.js';
@@ -22,6 +21,15 @@ export const agentLogger = logger.createChild({ serviceName: process.env.POWERTO
 
 /** How often changed console logs are published for os-getConsoleOutput. */
 const CONSOLE_PUBLISH_INTERVAL_MS = 3000;
+
+/**
+ * How long a received command stays hidden, below the host queue's own default (120 s,
+ * hostQueue in shared/resources.ts): the loop keeps a running command hidden itself, so this is
+ * only how long a command waits once the agent that received it died, including one handed to
+ * the long poll a killed agent left open (SQS does not notice the closed connection). Commands
+ * sent just after an agent crash run within half a minute, not two.
+ */
+const COMMAND_VISIBILITY_TIMEOUT_SECONDS = 30;
 
 /** Beyond the build slots, room for commands that are not builds (a destroy is not stuck behind builds). */
 const NON_BUILD_SLOTS = 10;
@@ -70,7 +78,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
     log,
     handle: (command, commandLog) => dispatchCommand(command, { ...shared, log: commandLog }),
     maxInFlight: config.max_parallel_builds + NON_BUILD_SLOTS,
-    visibilityTimeoutSeconds: hostQueue.visibilityTimeoutSeconds,
+    visibilityTimeoutSeconds: COMMAND_VISIBILITY_TIMEOUT_SECONDS,
     waitTimeSeconds: overrides.waitTimeSeconds,
   });
   const resumed = resumeInterruptedWork(state, (command, commandLog) => dispatchCommand(command, { ...shared, log: commandLog }), log);

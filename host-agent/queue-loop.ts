@@ -19,7 +19,7 @@ export interface QueueLoopOptions {
   log: Logger;
   /** Messages held at once; the loop stops receiving while it holds this many. */
   maxInFlight: number;
-  /** The queue's visibility timeout: a command still running is kept hidden for this long again. */
+  /** How long a received command stays hidden (set on each receive); a command still running is kept hidden for this long again. */
   visibilityTimeoutSeconds: number;
   waitTimeSeconds?: number;
 }
@@ -83,6 +83,7 @@ export class QueueLoop {
         QueueUrl: this.options.queueUrl,
         WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
         MaxNumberOfMessages: Math.min(MAX_MESSAGES_PER_RECEIVE, free),
+        VisibilityTimeout: this.options.visibilityTimeoutSeconds,
         // The local SQS emulator ignores the newer MessageSystemAttributeNames.
         AttributeNames: ['ApproximateReceiveCount' as QueueAttributeName],
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, cloud, createProjectUser, issueToken, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
+import { api, createProjectUser, issueToken, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
 import {
   agentLogFile,
   agentStateDir,
@@ -50,7 +50,9 @@ describe('real QEMU guests through the openstack CLI', () => {
   let adminToken: string;
   let imageId: string;
   let mainId: string;
+  /** Servers still to delete; every server this suite made, for the leftover-QEMU check. */
   const serverIds = new Set<string>();
+  const everyServerId = new Set<string>();
   const imageIds = new Set<string>();
 
   const instanceDir = (id: string) => join(agentStateDir(agentOptions), 'instances', id);
@@ -115,12 +117,17 @@ describe('real QEMU guests through the openstack CLI', () => {
     );
     if (!out.trimStart().startsWith('{')) {
       const shown = await openstackJson(['server', 'show', name], user).catch(() => undefined);
-      if (shown?.id) serverIds.add(String(shown.id));
+      if (shown?.id) track(String(shown.id));
       throw new Error(`server create ${name}: ${out.trim()}; fault: ${JSON.stringify(shown?.fault)}`);
     }
     const server = JSON.parse(out) as Row;
-    serverIds.add(String(server.id));
+    track(String(server.id));
     return server;
+  }
+
+  function track(id: string): void {
+    serverIds.add(id);
+    everyServerId.add(id);
   }
 
   async function deleteServer(id: string): Promise<void> {
@@ -147,12 +154,13 @@ describe('real QEMU guests through the openstack CLI', () => {
   }, 300_000);
 
   afterAll(async () => {
-    const ids = [...serverIds];
-    for (const id of ids) await openstack(['server', 'delete', '--wait', id], user, BOOT_MS).catch(() => undefined);
+    // A test that failed between a kill and a restart leaves no agent to destroy the guests.
+    if (agent && (agent.exitCode !== null || agent.signalCode !== null)) await restartAgent().catch(() => undefined);
+    for (const id of [...serverIds]) await openstack(['server', 'delete', '--wait', id], user, BOOT_MS).catch(() => undefined);
     for (const id of imageIds) await openstack(['image', 'delete', id], user).catch(() => undefined);
     await openstack(['compute', 'service', 'set', '--disable', '--disable-reason', 'real-guests e2e finished', hostName, 'nova-compute']).catch(() => undefined);
     if (agent) await stopAgent(agent);
-    const leftovers = await killQemusOf([...ids, mainId].filter(Boolean));
+    const leftovers = await killQemusOf(everyServerId);
     if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(baseDir, { recursive: true, force: true });
     // Guests outlive agents: none of this suite's may outlive the suite.
     expect(leftovers, 'QEMU processes left after the servers were deleted').toEqual([]);
@@ -269,6 +277,8 @@ describe('real QEMU guests through the openstack CLI', () => {
       expect((await serverOf(guestId))!.status).toBe('ACTIVE');
       expect(countMarker(await consoleOf(guestId), BOOTED)).toBe(1);
 
+      // Up to one command visibility timeout (30 s, host-agent/agent.ts) more: a command sent in
+      // the ~20 s after the kill may go to the long poll the dead agent left open.
       await openstack(['server', 'pause', guestId], user);
       await waitForStatus(guestId, 'PAUSED', 60_000);
       await openstack(['server', 'unpause', guestId], user);
@@ -295,11 +305,17 @@ describe('real QEMU guests through the openstack CLI', () => {
       });
       expect(created.status).toBe(202);
       const id = String(created.body.server.id);
-      serverIds.add(id);
+      track(id);
       const stateFile = join(agentStateDir(agentOptions), 'state.json');
-      // The agent records a build before its driver acts: that is the middle of the spawn.
-      await waitFor('the agent to start building', async () => existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes(id), 30_000, 20);
+      // The agent records a build before its driver acts: that is the middle of the spawn. (The
+      // spawn command itself may first go to the long poll the agent killed above left open, and
+      // come back after the 30 s command visibility timeout.)
+      const phaseSeen = await waitFor('the agent to start building', async () => {
+        const guests = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { guests: Record<string, { phase: string }> }).guests : {};
+        return guests[id]?.phase;
+      }, 75_000, 20);
       await killAgent(agent!);
+      expect(phaseSeen).toBe('building');
       await restartAgent();
 
       const settled = await waitFor(`${id} to leave BUILD`, async () => {

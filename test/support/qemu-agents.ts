@@ -48,9 +48,13 @@ export function startQemuAgent(o: QemuAgentOptions): ChildProcess {
   });
 }
 
-/** kill -9 of the agent's node process; resolves once it is gone. */
+/** kill -9 of the agent's node process (checked to be the agent itself, not a wrapper); resolves once it is gone. */
 export async function killAgent(agent: ChildProcess): Promise<void> {
   if (agent.exitCode !== null || agent.signalCode !== null) return;
+  const cmdline = (await readFile(`/proc/${agent.pid}/cmdline`, 'utf8')).split('\0');
+  if (cmdline[0] !== process.execPath || !cmdline.some((arg) => arg.endsWith(join('host-agent', 'cli.ts')))) {
+    throw new Error(`process ${agent.pid} is not the agent's node process: ${cmdline.join(' ')}`);
+  }
   const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
   agent.kill('SIGKILL');
   await exited;

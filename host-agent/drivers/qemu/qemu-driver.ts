@@ -74,6 +74,8 @@ function powerStateOfRunState(status: string): PowerState {
 }
 
 const BYTES_PER_GIB = 1024 ** 3;
+/** sun_path holds 108 bytes with its terminating NUL (Node's net.connect refuses longer). */
+const MAX_UNIX_SOCKET_PATH_BYTES = 107;
 
 /**
  * Nova's libvirt driver, on QEMU directly: one daemonized QEMU process per guest, driven over
@@ -102,6 +104,13 @@ export class QemuDriver extends BaseComputeDriver {
 
   async init(known: readonly KnownGuest[]): Promise<void> {
     const { log } = this.options;
+    // Every spawn would fail on it: say so at start rather than register a host that boots nothing.
+    const socket = instancePaths(this.instancesDir, '00000000-0000-0000-0000-000000000000').qmp;
+    if (Buffer.byteLength(socket) > MAX_UNIX_SOCKET_PATH_BYTES) {
+      throw new Error(
+        `the state dir ${this.options.stateDir} is too long: a guest's QMP socket (${socket}) would have ${Buffer.byteLength(socket)} bytes, more than the ${MAX_UNIX_SOCKET_PATH_BYTES} a unix socket path may have`,
+      );
+    }
     await mkdir(this.instancesDir, { recursive: true });
     await rm(this.snapshotsDir, { recursive: true, force: true });
     await this.options.images.removeLeftovers();
