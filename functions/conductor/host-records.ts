@@ -6,7 +6,7 @@ import { DEFAULT_ALLOCATION_RATIOS, type HostInventory } from '../../shared/doma
 import { hostQueue, hostQueueName } from '../../shared/resources.js';
 import { byType, keys } from '../../shared/store/keys.js';
 import { getHost } from '../../shared/store/hosts.js';
-import { isConditionFailure, tableName } from '../../shared/store/table.js';
+import { conditionalWrite, isConditionFailure, tableName } from '../../shared/store/table.js';
 
 /**
  * The conductor is the only writer of compute host records (as nova-conductor is for compute
@@ -97,9 +97,9 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
 }
 
 /** Moves the host's heartbeat forward; an older (reordered or repeated) heartbeat changes nothing. */
-export async function recordHeartbeat(host: string, at: string): Promise<boolean> {
-  try {
-    await dynamo().send(
+export function recordHeartbeat(host: string, at: string): Promise<boolean> {
+  return conditionalWrite(
+    dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: keys.host(host),
@@ -107,12 +107,8 @@ export async function recordHeartbeat(host: string, at: string): Promise<boolean
         ConditionExpression: 'attribute_exists(pk) AND last_heartbeat < :at',
         ExpressionAttributeValues: { ':at': at },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /** Creates (or finds) the host's own command queue, with the shared host dead-letter queue. */

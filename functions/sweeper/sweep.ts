@@ -7,7 +7,7 @@ import { sendDestroy } from '../../shared/messages/host-commands.js';
 import { getHost } from '../../shared/store/hosts.js';
 import { latestTaskAction } from '../../shared/store/instance-actions.js';
 import { claimRelease, listOverdueInstances, removeInstance, transact, updateInstance, versionedUpdate } from '../../shared/store/instances.js';
-import { discardSnapshot } from '../conductor/snapshot-image.js';
+import { discardSnapshot } from '../../shared/storage/snapshot-image.js';
 
 /**
  * Every task state has a deadline (shared/store/instances.ts). Past it, the instance goes to

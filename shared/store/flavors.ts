@@ -1,9 +1,8 @@
 import { DeleteCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { TokenContext } from '../../functions/api/identity/token-context.js';
 import { dynamo } from '../aws.js';
 import { DEFAULT_FLAVORS, FlavorSchema, type Flavor } from '../domain/flavor.js';
 import { byType, keys } from './keys.js';
-import { cancelledIndexes, getItem, isConditionFailure, listByType, queryAll, tableName } from './table.js';
+import { cancelledIndexes, conditionalWrite, getItem, isConditionFailure, listByType, queryAll, tableName } from './table.js';
 
 const FLAVOR_TYPE = 'FLAVOR';
 
@@ -16,15 +15,6 @@ export async function getFlavor(id: string): Promise<Flavor | undefined> {
 
 export async function listFlavors(): Promise<Flavor[]> {
   return (await listByType(FLAVOR_TYPE)).map(toFlavor);
-}
-
-/**
- * Nova's rule: admins see every flavor; others see public flavors and the private ones their
- * project was given access to.
- */
-export async function flavorVisibleTo(flavor: Flavor, auth: Pick<TokenContext, 'project_id' | 'roles'>): Promise<boolean> {
-  if (flavor.is_public || auth.roles.some((r) => r.name === 'admin')) return true;
-  return hasFlavorAccess(flavor.id, auth.project_id);
 }
 
 export async function hasFlavorAccess(flavorId: string, projectId: string): Promise<boolean> {
@@ -67,8 +57,8 @@ export async function createFlavor(flavor: Flavor): Promise<CreateFlavorResult> 
 export async function deleteFlavor(flavor: Flavor): Promise<boolean> {
   // Access rows go first: left behind, they would grant access to a later flavor with the same id.
   for (const projectId of await listFlavorAccess(flavor.id)) await removeFlavorAccess(flavor.id, projectId);
-  try {
-    await dynamo().send(
+  return conditionalWrite(
+    dynamo().send(
       new TransactWriteCommand({
         TransactItems: [
           { Delete: { TableName: tableName(), Key: keys.flavor(flavor.id), ConditionExpression: 'attribute_exists(pk)' } },
@@ -82,12 +72,8 @@ export async function deleteFlavor(flavor: Flavor): Promise<boolean> {
           },
         ],
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /** Adds or replaces extra specs; undefined if the flavor does not exist. */
@@ -121,9 +107,9 @@ export async function setExtraSpecs(flavorId: string, specs: Record<string, stri
 }
 
 /** Removes one extra spec; false if the flavor or the key does not exist. */
-export async function deleteExtraSpec(flavorId: string, key: string): Promise<boolean> {
-  try {
-    await dynamo().send(
+export function deleteExtraSpec(flavorId: string, key: string): Promise<boolean> {
+  return conditionalWrite(
+    dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: keys.flavor(flavorId),
@@ -131,12 +117,8 @@ export async function deleteExtraSpec(flavorId: string, key: string): Promise<bo
         ConditionExpression: 'attribute_exists(extra_specs.#k)',
         ExpressionAttributeNames: { '#k': key },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /** Project ids with access to a private flavor. */
@@ -183,16 +165,10 @@ export async function addFlavorAccess(flavorId: string, projectId: string): Prom
 }
 
 /** Revokes a project's access; false if it had none. */
-export async function removeFlavorAccess(flavorId: string, projectId: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new DeleteCommand({ TableName: tableName(), Key: keys.flavorAccess(flavorId, projectId), ConditionExpression: 'attribute_exists(pk)' }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+export function removeFlavorAccess(flavorId: string, projectId: string): Promise<boolean> {
+  return conditionalWrite(
+    dynamo().send(new DeleteCommand({ TableName: tableName(), Key: keys.flavorAccess(flavorId, projectId), ConditionExpression: 'attribute_exists(pk)' })),
+  );
 }
 
 /** Creates Nova's default m1.* flavors where they are missing; safe to run at every start. */

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { dynamo } from '../aws.js';
 import { ACTION_EVENTS, InstanceActionName } from '../domain/instance-states.js';
 import { keys } from './keys.js';
-import { getItem, isConditionFailure, putNew, queryAll, tableName } from './table.js';
-import type { TransactItem } from './instances.js';
+import { conditionalWrite, getItem, putNew, queryAll, tableName, type TransactItem } from './table.js';
 
 /** One compute-side step of an action (Nova's InstanceActionEvent). `done` guards its single finish. */
 export const ActionEventSchema = z.object({
@@ -91,7 +90,12 @@ export async function listActions(instanceId: string, consistent = false): Promi
  * at a time, so a host's report for any other action is stale: a later action replaced it.
  */
 export async function latestTaskAction(instanceId: string): Promise<InstanceAction | undefined> {
-  return (await listActions(instanceId, true)).find((a) => Object.keys(a.events).length > 0);
+  return newestTaskAction(await listActions(instanceId, true));
+}
+
+/** latestTaskAction of actions already listed (newest first). */
+export function newestTaskAction(actions: InstanceAction[]): InstanceAction | undefined {
+  return actions.find((a) => Object.keys(a.events).length > 0);
 }
 
 export interface EventOutcome {
@@ -127,14 +131,8 @@ export function eventFinish(instanceId: string, requestId: string, o: EventOutco
 }
 
 /** Finishes an event on its own; false if it was finished already (or never started). */
-export async function finishEvent(instanceId: string, requestId: string, o: EventOutcome): Promise<boolean> {
-  try {
-    await dynamo().send(new UpdateCommand(eventFinish(instanceId, requestId, o).Update!));
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+export function finishEvent(instanceId: string, requestId: string, o: EventOutcome): Promise<boolean> {
+  return conditionalWrite(dynamo().send(new UpdateCommand(eventFinish(instanceId, requestId, o).Update!)));
 }
 
 /** Once an instance is gone its actions can no longer be read: let DynamoDB's TTL remove them. */

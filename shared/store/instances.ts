@@ -1,12 +1,10 @@
-import { GetCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { InstanceSchema, type Instance } from '../domain/instance.js';
 import { QUOTA_DEFAULTS, type QuotaUsage } from '../domain/quota.js';
 import { DEADLINE_PARTITION, byType, keys, projectInstances } from './keys.js';
-import { getItem, isConditionFailure, queryAll, tableName, cancelledIndexes } from './table.js';
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+import { cancelledIndexes, conditionalWrite, getItem, isConditionFailure, queryAll, tableName, type TransactItem } from './table.js';
 
 export class QuotaExceededError extends Error {
   constructor(readonly resource: keyof QuotaUsage, readonly requested: number, readonly used: number, readonly limit: number) {
@@ -155,25 +153,19 @@ export const diskOf = (i: Pick<Instance, 'flavor'>) => i.flavor.disk + i.flavor.
  * conditional on the version read, so a repeated or stale call fails and releases nothing.
  * Returns false when the instance was already gone or had changed.
  */
-export async function removeInstance(i: Instance): Promise<boolean> {
-  try {
-    await writeTransaction([
-      {
-        Delete: {
-          TableName: tableName(),
-          Key: keys.instance(i.id),
-          ConditionExpression: 'version = :v',
-          ExpressionAttributeValues: { ':v': i.version },
-        },
+export function removeInstance(i: Instance): Promise<boolean> {
+  return transact([
+    {
+      Delete: {
+        TableName: tableName(),
+        Key: keys.instance(i.id),
+        ConditionExpression: 'version = :v',
+        ExpressionAttributeValues: { ':v': i.version },
       },
-      quotaRelease(i),
-      ...claimRelease(i),
-    ]);
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+    },
+    quotaRelease(i),
+    ...claimRelease(i),
+  ]);
 }
 
 export type InstanceChanges = Partial<Omit<Instance, 'id' | 'version' | 'project_id' | 'created_at'>>;
@@ -224,8 +216,6 @@ export async function updateInstance(i: Instance, changes: InstanceChanges): Pro
   }
 }
 
-export type { TransactItem };
-
 /**
  * Runs a transaction. DynamoDB cancels a transaction that collides with another one in flight
  * on the same item (reason `TransactionConflict`) even when every condition holds: that is not
@@ -250,14 +240,8 @@ function isTransactionConflict(err: unknown): boolean {
 }
 
 /** Runs a transaction; false if any condition failed (someone else changed the state first). */
-export async function transact(items: TransactItem[]): Promise<boolean> {
-  try {
-    await writeTransaction(items);
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+export function transact(items: TransactItem[]): Promise<boolean> {
+  return conditionalWrite(writeTransaction(items));
 }
 
 /** Seconds each task may take before the sweeper steps in. */

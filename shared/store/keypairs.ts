@@ -2,7 +2,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
 import { KeypairSchema, type Keypair } from '../domain/keypair.js';
 import { keys } from './keys.js';
-import { getItem, isConditionFailure, putNew, queryAll, tableName } from './table.js';
+import { conditionalWrite, getItem, putNew, queryAll, tableName } from './table.js';
 
 export async function getKeypair(userId: string, name: string): Promise<Keypair | undefined> {
   const item = await getItem(keys.keypair(userId, name));
@@ -24,14 +24,8 @@ export function createKeypair(keypair: Keypair): Promise<boolean> {
 }
 
 /** False if there was no such key pair. */
-export async function deleteKeypair(userId: string, name: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new DeleteCommand({ TableName: tableName(), Key: keys.keypair(userId, name), ConditionExpression: 'attribute_exists(pk)' }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+export function deleteKeypair(userId: string, name: string): Promise<boolean> {
+  return conditionalWrite(
+    dynamo().send(new DeleteCommand({ TableName: tableName(), Key: keys.keypair(userId, name), ConditionExpression: 'attribute_exists(pk)' })),
+  );
 }

@@ -1,10 +1,11 @@
-import { GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
 
 export type Key = { pk: string; sk: string };
 export type Item = Record<string, unknown>;
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export const tableName = () => config().TABLE_NAME;
 
@@ -15,15 +16,7 @@ export async function getItem(key: Key, consistent = false): Promise<Item | unde
 
 /** Puts an item that must not exist yet; returns false if it did. */
 export async function putNew(item: Item & Key): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new PutCommand({ TableName: tableName(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(dynamo().send(new PutCommand({ TableName: tableName(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' })));
 }
 
 /** Runs a Query to the end (following LastEvaluatedKey) and returns every item. */
@@ -45,6 +38,17 @@ export function listByType(type: string): Promise<Item[]> {
     KeyConditionExpression: 'gsi2pk = :t',
     ExpressionAttributeValues: { ':t': `TYPE#${type}` },
   });
+}
+
+/** Awaits a conditional write (or transaction); false if its condition failed, other errors thrown. */
+export async function conditionalWrite(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
 }
 
 export function isConditionFailure(err: unknown): boolean {

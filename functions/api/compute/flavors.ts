@@ -1,10 +1,11 @@
 import type { Flavor } from '../../../shared/domain/flavor.js';
 import { BadRequest, NotFound } from '../../../shared/errors.js';
-import { flavorVisibleTo, getFlavor, hasFlavorAccess, listFlavors } from '../../../shared/store/flavors.js';
+import { getFlavor, hasFlavorAccess, listFlavors } from '../../../shared/store/flavors.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
 import { nextLinks, pageOf, resourceLinks, type Page } from './links.js';
+import { flavorVisibleTo } from './policy.js';
 
 const BASE = '/compute/v2.1/flavors';
 

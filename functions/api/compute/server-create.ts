@@ -7,7 +7,8 @@ import { QUOTA_DEFAULTS } from '../../../shared/domain/quota.js';
 import { BadRequest, QuotaExceeded } from '../../../shared/errors.js';
 import { SchedulerMessageSchema } from '../../../shared/messages/scheduler.js';
 import { sendMessage } from '../../../shared/messages/send.js';
-import { flavorVisibleTo, getFlavor } from '../../../shared/store/flavors.js';
+import { getFlavor } from '../../../shared/store/flavors.js';
+import { getImage } from '../../../shared/store/images.js';
 import { listHosts } from '../../../shared/store/hosts.js';
 import { allocateAddresses } from '../../../shared/store/ipam.js';
 import { createInstances, deadlineFor, getQuotaUsage, QuotaExceededError } from '../../../shared/store/instances.js';
@@ -15,9 +16,10 @@ import { getKeypair } from '../../../shared/store/keypairs.js';
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
-import { getImage, imageVisibleTo } from '../image/image-store.js';
+import { imageVisibleTo } from '../image/image-policy.js';
 import { SHARED_NETWORK_ID, SHARED_NETWORK_NAME, SHARED_SUBNET_CIDR } from '../network/shared-network.js';
 import { resourceLinks } from './links.js';
+import { flavorVisibleTo } from './policy.js';
 
 const uuid = z.string().uuid();
 const MetadataSchema = z

@@ -8,7 +8,7 @@ import { imageObjectKey, type Image } from '../../../shared/domain/image.js';
 import { BadRequest } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { imageObjectPrefix } from '../../../shared/resources.js';
-import { completeUpload, getImage, releaseUpload } from './image-store.js';
+import { completeUpload, getImage, releaseUpload } from '../../../shared/store/images.js';
 import { HASHED_BY_API_METADATA, ImageDataMeter } from './image-upload.js';
 
 /** How often the hashing of a large image logs its progress. */

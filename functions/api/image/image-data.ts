@@ -7,10 +7,10 @@ import { imageObjectKey } from '../../../shared/domain/image.js';
 import { ApiError, BadRequest, Conflict, NotFound, RequestTooLarge, UnsupportedMediaType } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { functionSettings } from '../../../shared/resources.js';
+import { claimUpload, completeUpload, releaseUpload } from '../../../shared/store/images.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { assertCanModify } from './image-policy.js';
-import { claimUpload, completeUpload, releaseUpload } from './image-store.js';
 import { storeImageData } from './image-upload.js';
 import { loadVisibleImage } from './images.js';
 

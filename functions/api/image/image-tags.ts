@@ -1,10 +1,10 @@
 import type { Image } from '../../../shared/domain/image.js';
 import { BadRequest, Conflict, NotFound } from '../../../shared/errors.js';
+import { replaceImage } from '../../../shared/store/images.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { assertWithinQuotas } from './image-attributes.js';
 import { assertCanModify } from './image-policy.js';
-import { replaceImage } from './image-store.js';
 import { loadVisibleImage } from './images.js';
 
 const TAG = '/image/v2/images/{image_id}/tags/{tag}';

@@ -4,8 +4,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { objects } from '../../../shared/aws.js';
 import { config } from '../../../shared/config.js';
 import { imageObjectKey, type DiskFormat } from '../../../shared/domain/image.js';
+import type { UploadedData } from '../../../shared/store/images.js';
 import { HEAD_BYTES, inspectHead, virtualSizeOf } from './disk-inspect.js';
-import type { UploadedData } from './image-store.js';
 
 /**
  * S3 object metadata the API sets on data it stored and hashed itself (uploads small enough

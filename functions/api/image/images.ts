@@ -6,6 +6,7 @@ import { config } from '../../../shared/config.js';
 import { imageObjectKey, type Image } from '../../../shared/domain/image.js';
 import { Conflict, Forbidden, UnsupportedMediaType } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
+import { createImage, deleteUnprotectedImage, getImage, listImages, replaceImage } from '../../../shared/store/images.js';
 import { json, parseBody, validate } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import {
@@ -18,7 +19,6 @@ import {
 } from './image-attributes.js';
 import { pageLinks, parseImageListQuery, selectImages } from './image-filters.js';
 import { assertCanModify, assertCanSetOwner, assertCanSetVisibility, imageVisibleTo, notFound } from './image-policy.js';
-import { createImage, deleteUnprotectedImage, getImage, listImages, replaceImage } from './image-store.js';
 import { imageView } from './image-view.js';
 import { JSON_PATCH_MEDIA_TYPE, PatchDocumentSchema, applyImagePatch } from './json-patch.js';
 

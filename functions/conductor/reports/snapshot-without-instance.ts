@@ -4,7 +4,7 @@ import type { ActionDoneReportSchema, ActionFailedReportSchema } from '../../../
 import { finishEvent, getAction } from '../../../shared/store/instance-actions.js';
 import { getInstance } from '../../../shared/store/instances.js';
 import type { z } from 'zod';
-import { activateSnapshot, discardSnapshot } from '../snapshot-image.js';
+import { activateSnapshot, discardSnapshot } from '../../../shared/storage/snapshot-image.js';
 
 type SnapshotReport = z.infer<typeof ActionDoneReportSchema> | z.infer<typeof ActionFailedReportSchema>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pageLinks, parseImageListQuery, selectImages } from '../../../functions/api/image/image-filters.js';
-import { imageVisibleTo } from '../../../functions/api/image/image-store.js';
+import { imageVisibleTo } from '../../../functions/api/image/image-policy.js';
 import { ApiError } from '../../../shared/errors.js';
 import type { Image } from '../../../shared/domain/image.js';
 import { anImage, caller } from './support.js';

@@ -7,9 +7,9 @@ import { InstanceActionName, TaskState } from '../../../../shared/domain/instanc
 import { logger } from '../../../../shared/logger.js';
 import { TASK_DEADLINE_SECONDS } from '../../../../shared/store/instances.js';
 import { abortPresignedUpload, MIN_PART_SIZE, startPresignedUpload, type PresignedUpload } from '../../../../shared/storage/presigned-multipart.js';
+import { createImage as storeImage, deleteUnprotectedImage, getImage } from '../../../../shared/store/images.js';
 import { validate } from '../../http/body.js';
 import type { ApiRequest, ApiResponse } from '../../http/types.js';
-import { createImage as storeImage, deleteUnprotectedImage, getImage } from '../../image/image-store.js';
 import { ServerName } from '../server-create.js';
 import { loadInstance } from '../server-access.js';
 import { checkActionAllowed, checkHasHost, startGuestTask } from './guest-task.js';

@@ -7,9 +7,10 @@ import { InstanceActionName, TaskState, VmState } from '../../../../shared/domai
 import { QUOTA_DEFAULTS } from '../../../../shared/domain/quota.js';
 import { BadRequest } from '../../../../shared/errors.js';
 import { spawnCommandFor } from '../../../../shared/messages/host-commands.js';
+import { getImage } from '../../../../shared/store/images.js';
 import { json, validate } from '../../http/body.js';
 import type { ApiRequest, ApiResponse } from '../../http/types.js';
-import { getImage, imageVisibleTo } from '../../image/image-store.js';
+import { imageVisibleTo } from '../../image/image-policy.js';
 import { ServerName } from '../server-create.js';
 import { serverDetail } from '../views/server-view.js';
 import { loadInstance } from '../server-access.js';

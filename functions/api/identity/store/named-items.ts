@@ -1,14 +1,12 @@
-import { TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../../../shared/aws.js';
-import { cancelledIndexes, tableName, type Item, type Key } from '../../../../shared/store/table.js';
+import { cancelledIndexes, conditionalWrite, tableName, type Item, type Key, type TransactItem } from '../../../../shared/store/table.js';
 
 /**
  * Items whose name is unique (projects and users per domain, roles overall). Each has a name
  * guard item (`keys.projectName`, ...) written in the same transaction, so two creates or
  * renames to the same name cannot both succeed.
  */
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** Creates the item and its name guard; false if the name is taken. */
 export async function createNamed(item: Item & Key, guard: Item & Key): Promise<boolean> {
@@ -49,19 +47,22 @@ export async function deleteNamed(key: Key, guard: Key): Promise<boolean> {
 export type UpdateOutcome = 'updated' | 'missing' | 'name-taken';
 
 /**
- * Sets attributes of an existing item (undefined values are removed). With `rename`, the name
- * moves to a new guard in the same transaction, conditional on the old name still being current.
+ * Sets attributes of an existing item (undefined values are removed). A changed `name` moves to
+ * a new guard (`naming.guardOf`) in the same transaction, conditional on the old name still being
+ * current, and becomes the item's gsi2 sort key.
  */
 export async function updateNamed(
   key: Key,
-  changes: Record<string, unknown>,
-  rename?: { oldName: string; oldGuard: Key; newGuard: Item & Key },
+  changes: Record<string, unknown> & { name?: string },
+  naming: { name: string; guardOf: (name: string) => Item & Key },
 ): Promise<UpdateOutcome> {
+  const newName = changes.name !== undefined && changes.name !== naming.name ? changes.name : undefined;
+  const attributes = newName !== undefined ? { ...changes, gsi2sk: newName } : changes;
   const set: string[] = [];
   const remove: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
-  Object.entries(changes).forEach(([attr, value], i) => {
+  Object.entries(attributes).forEach(([attr, value], i) => {
     names[`#a${i}`] = attr;
     if (value === undefined) remove.push(`#a${i}`);
     else {
@@ -72,9 +73,9 @@ export async function updateNamed(
   if (set.length === 0 && remove.length === 0) return 'updated';
   const expression = [set.length ? `SET ${set.join(', ')}` : '', remove.length ? `REMOVE ${remove.join(', ')}` : ''].join(' ').trim();
   let condition = 'attribute_exists(pk)';
-  if (rename) {
+  if (newName !== undefined) {
     names['#name'] = 'name';
-    values[':oldName'] = rename.oldName;
+    values[':oldName'] = naming.name;
     condition += ' AND #name = :oldName';
   }
   const update = {
@@ -85,19 +86,12 @@ export async function updateNamed(
     ExpressionAttributeNames: names,
     ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
   };
-  if (!rename) {
-    try {
-      await dynamo().send(new UpdateCommand(update));
-      return 'updated';
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return 'missing';
-      throw err;
-    }
-  }
+  if (newName === undefined) return (await conditionalWrite(dynamo().send(new UpdateCommand(update)))) ? 'updated' : 'missing';
+  const { pk, sk } = naming.guardOf(naming.name);
   const items: TransactItem[] = [
     { Update: update },
-    { Put: { TableName: tableName(), Item: rename.newGuard, ConditionExpression: 'attribute_not_exists(pk)' } },
-    { Delete: { TableName: tableName(), Key: rename.oldGuard } },
+    { Put: { TableName: tableName(), Item: naming.guardOf(newName), ConditionExpression: 'attribute_not_exists(pk)' } },
+    { Delete: { TableName: tableName(), Key: { pk, sk } } },
   ];
   try {
     await dynamo().send(new TransactWriteCommand({ TransactItems: items }));

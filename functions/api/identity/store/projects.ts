@@ -50,12 +50,7 @@ export async function listProjects(): Promise<Project[]> {
 }
 
 export function updateProject(project: Project, changes: Partial<Pick<Project, 'name' | 'description' | 'enabled' | 'tags'>>): Promise<UpdateOutcome> {
-  const renamed = changes.name !== undefined && changes.name !== project.name;
-  const attributes = { ...changes, ...(renamed ? { gsi2sk: changes.name } : {}) };
-  const rename = renamed
-    ? { oldName: project.name, oldGuard: keys.projectName(project.domain_id, project.name), newGuard: guardOf({ ...project, name: changes.name! }) }
-    : undefined;
-  return updateNamed(keys.project(project.id), attributes, rename);
+  return updateNamed(keys.project(project.id), changes, { name: project.name, guardOf: (name) => guardOf({ ...project, name }) });
 }
 
 export function deleteProject(project: Project): Promise<boolean> {

@@ -55,12 +55,7 @@ export async function listUsers(): Promise<User[]> {
 
 /** Changes attributes; a key whose value is undefined is removed (e.g. default_project_id: null in a PATCH). */
 export function updateUser(user: User, changes: Partial<UserFields>): Promise<UpdateOutcome> {
-  const renamed = changes.name !== undefined && changes.name !== user.name;
-  const attributes = { ...changes, ...(renamed ? { gsi2sk: changes.name } : {}) };
-  const rename = renamed
-    ? { oldName: user.name, oldGuard: keys.userName(user.domain_id, user.name), newGuard: guardOf({ ...user, name: changes.name! }) }
-    : undefined;
-  return updateNamed(keys.user(user.id), attributes, rename);
+  return updateNamed(keys.user(user.id), changes, { name: user.name, guardOf: (name) => guardOf({ ...user, name }) });
 }
 
 export function deleteUser(user: User): Promise<boolean> {

@@ -1,10 +1,8 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../../../shared/aws.js';
-import { ImageSchema, type Image } from '../../../shared/domain/image.js';
-import { byType, keys } from '../../../shared/store/keys.js';
-import { getItem, isConditionFailure, listByType, putNew, tableName } from '../../../shared/store/table.js';
-
-export { imageVisibleTo } from './image-policy.js';
+import { dynamo } from '../aws.js';
+import { ImageSchema, type Image } from '../domain/image.js';
+import { byType, keys } from './keys.js';
+import { conditionalWrite, getItem, isConditionFailure, listByType, putNew, tableName } from './table.js';
 
 const IMAGE_TYPE = 'IMAGE';
 
@@ -33,27 +31,23 @@ export function createImage(image: Image): Promise<boolean> {
 }
 
 /** Replaces the image if nobody wrote it since `image.version - 1` was read; false if somebody did (or it is gone). */
-export async function replaceImage(image: Image): Promise<boolean> {
-  try {
-    await dynamo().send(
+export function replaceImage(image: Image): Promise<boolean> {
+  return conditionalWrite(
+    dynamo().send(
       new PutCommand({
         TableName: tableName(),
         Item: itemOf(image),
         ConditionExpression: 'attribute_exists(pk) AND version = :expected',
         ExpressionAttributeValues: { ':expected': image.version - 1 },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /** Deletes the image unless it is protected (or already gone); false when the condition failed. */
-export async function deleteUnprotectedImage(id: string): Promise<boolean> {
-  try {
-    await dynamo().send(
+export function deleteUnprotectedImage(id: string): Promise<boolean> {
+  return conditionalWrite(
+    dynamo().send(
       new DeleteCommand({
         TableName: tableName(),
         Key: keys.image(id),
@@ -61,12 +55,8 @@ export async function deleteUnprotectedImage(id: string): Promise<boolean> {
         ExpressionAttributeNames: { '#protected': 'protected' },
         ExpressionAttributeValues: { ':false': false },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /**

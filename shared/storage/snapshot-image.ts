@@ -1,12 +1,12 @@
 import { DeleteObjectCommand, HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
-import { objects } from '../../shared/aws.js';
-import { config } from '../../shared/config.js';
-import { imageObjectKey, type Image } from '../../shared/domain/image.js';
-import { logger } from '../../shared/logger.js';
-import type { SnapshotUpload } from '../../shared/messages/conductor.js';
-import type { InstanceAction } from '../../shared/store/instance-actions.js';
-import { abortPresignedUpload, completePresignedUpload } from '../../shared/storage/presigned-multipart.js';
-import { deleteUnprotectedImage, getImage, replaceImage } from '../api/image/image-store.js';
+import { objects } from '../aws.js';
+import { config } from '../config.js';
+import { imageObjectKey, type Image } from '../domain/image.js';
+import { logger } from '../logger.js';
+import type { SnapshotUpload } from '../messages/conductor.js';
+import type { InstanceAction } from '../store/instance-actions.js';
+import { deleteUnprotectedImage, getImage, replaceImage } from '../store/images.js';
+import { abortPresignedUpload, completePresignedUpload } from './presigned-multipart.js';
 
 type SnapshotTarget = NonNullable<InstanceAction['snapshot']>;
 
