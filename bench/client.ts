@@ -1,10 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import { issuePasswordToken, type Credentials } from '../infra/local/password-token.js';
 
-export interface Credentials {
-  username: string;
-  password: string;
-  project: string;
-}
+export type { Credentials };
 
 /** A user with a project-scoped token, ready to call the API. */
 export interface Tenant extends Credentials {
@@ -55,19 +52,8 @@ export class ApiClient {
     return out;
   }
 
-  async issueToken(who: Credentials): Promise<string> {
-    const res = await fetch(`${this.apiUrl}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: { methods: ['password'], password: { user: { name: who.username, domain: { id: 'default' }, password: who.password } } },
-          scope: { project: { name: who.project, domain: { id: 'default' } } },
-        },
-      }),
-    });
-    if (res.status !== 201) throw new Error(`token issue for ${who.username} failed: ${res.status} ${await res.text()}`);
-    return res.headers.get('x-subject-token')!;
+  issueToken(who: Credentials): Promise<string> {
+    return issuePasswordToken(`${this.apiUrl}/identity/v3`, who);
   }
 }
 

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../infra/local/emulators.js';
-import { cloudInfoPath, readCloudInfo, repoRoot, type CloudInfo } from '../infra/local/state-dir.js';
+import { launchCloud, stopProcess, waitForCloudInfo } from '../infra/local/launch.js';
+import type { CloudInfo } from '../infra/local/state-dir.js';
 import { ApiClient, sleep } from './client.js';
 import { killGuestQemus } from './guest-processes.js';
 
@@ -49,26 +49,15 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
   if (shape.hostDiskGb) args.push('--host-disk-gb', String(shape.hostDiskGb));
   if (shape.driver) args.push('--driver', shape.driver);
   if (shape.cpuAllocationRatio) args.push('--cpu-allocation-ratio', String(shape.cpuAllocationRatio));
-  const log = openSync(logFile, 'a');
   // NOVALESS_BENCH_PROFILE=<dir>: a V8 CPU profile of the control-plane process, written when it stops.
-  const profile = process.env.NOVALESS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.NOVALESS_BENCH_PROFILE] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'infra/local/start.ts'), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, NOVALESS_STATE_DIR: stateDir, LOG_LEVEL: 'WARN' },
-    stdio: ['ignore', log, log],
-  });
+  const nodeOptions = process.env.NOVALESS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.NOVALESS_BENCH_PROFILE] : [];
+  const child = launchCloud({ stateDir, logFile, args, env: { LOG_LEVEL: 'WARN' }, nodeOptions });
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       running.delete(cloud);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(child, 40_000);
       // Guests outlive their agent by design: a benchmark's cloud must not leave any behind.
       const leftovers = await killGuestQemus(`${stateDir}/`);
       if (leftovers > 0) process.stderr.write(`bench: killed ${leftovers} guest QEMU(s) left running under ${stateDir}\n`);
@@ -79,12 +68,7 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
 
   try {
     const deadline = Date.now() + 90_000;
-    while (!existsSync(cloudInfoPath(stateDir))) {
-      if (child.exitCode !== null) throw new Error(`start.ts exited early:\n${readFileSync(logFile, 'utf8')}`);
-      if (Date.now() > deadline) throw new Error(`start.ts did not come up in 90 s:\n${readFileSync(logFile, 'utf8')}`);
-      await sleep(100);
-    }
-    cloud.info = readCloudInfo(stateDir);
+    cloud.info = await waitForCloudInfo(child, { stateDir, logFile }, deadline);
     cloud.client = new ApiClient(cloud.info.apiUrl);
     cloud.adminToken = await cloud.client.issueToken({ username: 'admin', password: cloud.info.adminPassword, project: 'admin' });
     await waitForHosts(cloud, deadline);
@@ -93,6 +77,20 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * Runs a benchmark's measurement on a cloud of its own, stopped afterwards whatever happens;
+ * `started` (for BenchResult.seconds) includes the cloud's boot.
+ */
+export async function onOwnCloud<T>(shape: CloudShape, measure: (cloud: BenchCloud, started: number) => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const cloud = await startCloud(shape);
+  try {
+    return await measure(cloud, started);
+  } finally {
+    await cloud.stop();
   }
 }
 

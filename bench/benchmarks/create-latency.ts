@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { createPublicImage, createTenants, serverBody, sleep, type Tenant } from '../client.js';
-import { startCloud, type BenchCloud } from '../local-cloud.js';
+import { onOwnCloud, type BenchCloud } from '../local-cloud.js';
 import { processCpuMs } from '../process-memory.js';
 import type { Benchmark, BenchResult } from '../result.js';
 import { ms, summarize } from '../stats.js';
@@ -16,15 +16,7 @@ const shape = { hosts: 2 };
  */
 export const createLatency: Benchmark = {
   name: 'create-latency',
-  async run(): Promise<BenchResult> {
-    const started = Date.now();
-    const cloud = await startCloud(shape);
-    try {
-      return await measure(cloud, started);
-    } finally {
-      await cloud.stop();
-    }
-  },
+  run: () => onOwnCloud(shape, measure),
 };
 
 async function measure(cloud: BenchCloud, started: number): Promise<BenchResult> {

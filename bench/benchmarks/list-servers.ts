@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { InstanceSchema, type Instance } from '../../shared/domain/instance.js';
 import { VmState } from '../../shared/domain/instance-states.js';
 import { SHARED_NETWORK_NAME } from '../../functions/api/network/shared-network.js';
-import type { CloudInfo } from '../../infra/local/state-dir.js';
+import { handlerEnvironment, type CloudInfo } from '../../infra/local/state-dir.js';
 import { createTenants, sleep, TINY, type Tenant } from '../client.js';
-import { startCloud, type BenchCloud } from '../local-cloud.js';
+import { onOwnCloud, type BenchCloud } from '../local-cloud.js';
 import { processCpuMs } from '../process-memory.js';
 import type { Benchmark, BenchResult } from '../result.js';
 import { ms, summarize, type Summary } from '../stats.js';
@@ -24,15 +24,7 @@ const shape = { hosts: 1 };
  */
 export const listServers: Benchmark = {
   name: 'list-servers',
-  async run(): Promise<BenchResult> {
-    const started = Date.now();
-    const cloud = await startCloud(shape);
-    try {
-      return await measure(cloud, started);
-    } finally {
-      await cloud.stop();
-    }
-  },
+  run: () => onOwnCloud(shape, measure),
 };
 
 async function measure(cloud: BenchCloud, started: number): Promise<BenchResult> {
@@ -101,27 +93,12 @@ async function sample(cloud: BenchCloud, tenant: Tenant, path: string) {
 }
 
 /**
- * The store's createInstances, pointed at this cloud's emulators (as test/support/cloud.ts's
- * useCloudEnvironment does). The SDK clients and config are created once per process, at first
+ * The store's createInstances, pointed at this cloud's emulators (handlerEnvironment, as
+ * test/support/cloud.ts does). The SDK clients and config are created once per process, at first
  * use: only one benchmark in a run may use this.
  */
 async function storeWriter(info: CloudInfo) {
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_S3_FORCE_PATH_STYLE: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: info.endpoints.dynamodb ?? info.endpoints.all,
-    AWS_ENDPOINT_URL_SQS: info.endpoints.sqs ?? info.endpoints.all,
-    AWS_ENDPOINT_URL_S3: info.endpoints.s3 ?? info.endpoints.all,
-    TABLE_NAME: info.tableName,
-    SCHEDULER_QUEUE_URL: info.schedulerQueueUrl,
-    CONDUCTOR_QUEUE_URL: info.conductorQueueUrl,
-    IMAGE_BUCKET: info.imageBucket,
-    TOKEN_KEY_FILE: info.tokenKeyFile,
-    PUBLIC_ENDPOINT: info.apiUrl,
-    LOG_LEVEL: 'WARN',
-  });
+  Object.assign(process.env, handlerEnvironment(info));
   const { createInstances } = await import('../../shared/store/instances.js');
   return createInstances;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LOAD_SERVERS, loadShape, runCreateLoad } from '../create-load.js';
 import { sleep } from '../client.js';
-import { startCloud, type BenchCloud } from '../local-cloud.js';
+import { onOwnCloud, type BenchCloud } from '../local-cloud.js';
 import { childProcesses, processMemory, type ProcessMemory } from '../process-memory.js';
 import type { Benchmark, BenchResult } from '../result.js';
 
@@ -22,10 +22,8 @@ interface Snapshot {
  */
 export const memory: Benchmark = {
   name: 'memory',
-  async run(): Promise<BenchResult> {
-    const started = Date.now();
-    const cloud = await startCloud(loadShape);
-    try {
+  run: () =>
+    onOwnCloud(loadShape, async (cloud, started): Promise<BenchResult> => {
       await sleep(SETTLE_MS);
       const idle = snapshot(cloud);
       const load = await runCreateLoad(cloud, 'mem');
@@ -54,10 +52,7 @@ export const memory: Benchmark = {
         problems: load.problems,
         seconds: (Date.now() - started) / 1000,
       };
-    } finally {
-      await cloud.stop();
-    }
-  },
+    }),
 };
 
 function snapshot(cloud: BenchCloud): Snapshot {

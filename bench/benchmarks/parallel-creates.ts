@@ -1,15 +1,13 @@
 import { checkClaims, LOAD_SERVERS, loadShape, runCreateLoad } from '../create-load.js';
-import { startCloud } from '../local-cloud.js';
+import { onOwnCloud } from '../local-cloud.js';
 import type { Benchmark, BenchResult } from '../result.js';
 import { ms } from '../stats.js';
 
 /** Benchmark 2: 200 creates at once over 20 fake hosts; time to all ACTIVE, POST latency under load, no over-claimed host. */
 export const parallelCreates: Benchmark = {
   name: 'parallel-creates',
-  async run(): Promise<BenchResult> {
-    const started = Date.now();
-    const cloud = await startCloud(loadShape);
-    try {
+  run: () =>
+    onOwnCloud(loadShape, async (cloud, started): Promise<BenchResult> => {
       const load = await runCreateLoad(cloud, 'par');
       const active = load.final_status.ACTIVE ?? 0;
       const claims = await checkClaims(cloud, active);
@@ -32,8 +30,5 @@ export const parallelCreates: Benchmark = {
         problems: [...load.problems, ...claims.problems],
         seconds: (Date.now() - started) / 1000,
       };
-    } finally {
-      await cloud.stop();
-    }
-  },
+    }),
 };

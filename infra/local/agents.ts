@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopProcess } from './launch.js';
 import { repoRoot } from './state-dir.js';
 
 export interface AgentOptions {
@@ -33,11 +34,5 @@ export function startAgent(o: AgentOptions): ChildProcess {
   return child;
 }
 
-export async function stopAgent(child: ChildProcess, timeoutMs = 25_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
+/** SIGTERM (a graceful stop), SIGKILL if the agent is still there after timeoutMs. */
+export const stopAgent = (child: ChildProcess, timeoutMs = 25_000): Promise<void> => stopProcess(child, timeoutMs);

@@ -2,7 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { queues } from '../../shared/aws.js';
 import { logger } from '../../shared/logger.js';
-import { lambdaContext } from './api-server.js';
+import { lambdaContext } from './lambda-context.js';
 import { queueArn } from './provision.js';
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;

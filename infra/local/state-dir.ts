@@ -28,6 +28,30 @@ export function readCloudInfo(dir = stateDir()): CloudInfo {
   return JSON.parse(readFileSync(cloudInfoPath(dir), 'utf8')) as CloudInfo;
 }
 
+/**
+ * The environment (AWS SDK endpoints and handler config) under which another process (a test,
+ * a benchmark) runs the real handlers and store code in-process against this cloud, as start.ts
+ * does for itself. Set it before the first AWS call: SDK clients and config are made once.
+ */
+export function handlerEnvironment(info: CloudInfo) {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_S3_FORCE_PATH_STYLE: 'true',
+    AWS_ENDPOINT_URL_DYNAMODB: info.endpoints.dynamodb ?? info.endpoints.all,
+    AWS_ENDPOINT_URL_SQS: info.endpoints.sqs ?? info.endpoints.all,
+    AWS_ENDPOINT_URL_S3: info.endpoints.s3 ?? info.endpoints.all,
+    TABLE_NAME: info.tableName,
+    SCHEDULER_QUEUE_URL: info.schedulerQueueUrl,
+    CONDUCTOR_QUEUE_URL: info.conductorQueueUrl,
+    IMAGE_BUCKET: info.imageBucket,
+    TOKEN_KEY_FILE: info.tokenKeyFile,
+    PUBLIC_ENDPOINT: info.apiUrl,
+    LOG_LEVEL: 'WARN',
+  };
+}
+
 /** The admin password, generated at first start and kept in the state dir (mode 0600). */
 export function adminPassword(dir: string): string {
   const file = join(dir, 'admin-password');

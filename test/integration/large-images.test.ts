@@ -129,7 +129,7 @@ describe('images at real sizes', () => {
     // A front hands the function only the headers of such a request: call the handler so, in-process.
     useCloudEnvironment();
     const { handler } = await import('../../functions/api/handler.js');
-    const { lambdaContext } = await import('../../infra/local/api-server.js');
+    const { lambdaContext } = await import('../../infra/local/lambda-context.js');
     const path = `/image/v2/images/${id}/file`;
     const headers = { 'X-Auth-Token': token, 'Content-Type': 'application/octet-stream', 'Content-Length': String(5 * 1024 ** 3 + 1), Host: 'localhost' };
     const event = { httpMethod: 'PUT', path, resource: '/{proxy+}', headers, multiValueHeaders: {}, queryStringParameters: null, multiValueQueryStringParameters: null, pathParameters: null, stageVariables: null, body: null, isBase64Encoded: false, requestContext: { stage: '$default' } };

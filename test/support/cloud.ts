@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
+import { issuePasswordToken, type Credentials } from '../../infra/local/password-token.js';
+import { handlerEnvironment } from '../../infra/local/state-dir.js';
 
 const run = promisify(execFile);
 
@@ -12,30 +14,10 @@ export const cloud = () => inject('cloud');
  * so integration tests can call the real handlers in-process. Call before the first AWS call.
  */
 export function useCloudEnvironment(): void {
-  const c = cloud();
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_S3_FORCE_PATH_STYLE: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: c.endpoints.dynamodb,
-    AWS_ENDPOINT_URL_SQS: c.endpoints.sqs,
-    AWS_ENDPOINT_URL_S3: c.endpoints.s3,
-    TABLE_NAME: c.tableName,
-    SCHEDULER_QUEUE_URL: c.schedulerQueueUrl,
-    CONDUCTOR_QUEUE_URL: c.conductorQueueUrl,
-    IMAGE_BUCKET: c.imageBucket,
-    TOKEN_KEY_FILE: c.tokenKeyFile,
-    PUBLIC_ENDPOINT: c.apiUrl,
-    LOG_LEVEL: 'WARN',
-  });
+  Object.assign(process.env, handlerEnvironment(cloud()));
 }
 
-export interface Credentials {
-  username: string;
-  password: string;
-  project: string;
-}
+export type { Credentials };
 
 export const adminCredentials = (): Credentials => ({ username: 'admin', password: cloud().adminPassword, project: 'admin' });
 
@@ -74,18 +56,7 @@ export async function openstackJson<T = Record<string, unknown>>(args: string[],
 
 /** A project-scoped token for raw HTTP calls. */
 export async function issueToken(who: Credentials = adminCredentials()): Promise<string> {
-  const res = await fetch(`${cloud().authUrl}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: who.username, domain: { id: 'default' }, password: who.password } } },
-        scope: { project: { name: who.project, domain: { id: 'default' } } },
-      },
-    }),
-  });
-  if (res.status !== 201) throw new Error(`token issue failed: ${res.status} ${await res.text()}`);
-  return res.headers.get('x-subject-token')!;
+  return issuePasswordToken(cloud().authUrl, who);
 }
 
 /** A raw API call against the shared cloud; returns status, headers and the parsed body. */

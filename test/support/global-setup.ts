@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../../infra/local/emulators.js';
-import { cloudInfoPath, repoRoot, type CloudInfo } from '../../infra/local/state-dir.js';
+import { launchCloud, stopProcess, waitForCloudInfo } from '../../infra/local/launch.js';
+import type { CloudInfo } from '../../infra/local/state-dir.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,29 +20,17 @@ export default async function setup(project: TestProject) {
   const stateDir = mkdtempSync(join(tmpdir(), 'novaless-test-'));
   const logFile = join(stateDir, 'start.log');
   const port = await freePort();
-  const log = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'infra/local/start.ts'), '--fresh', '--port', String(port)], {
-    cwd: repoRoot,
-    env: { ...process.env, NOVALESS_STATE_DIR: stateDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN' },
-    stdio: ['ignore', log, log],
-  });
-  const deadline = Date.now() + 90_000;
-  while (!existsSync(cloudInfoPath(stateDir))) {
-    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${readFileSync(logFile, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not come up in 90 s:\n${readFileSync(logFile, 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 200));
+  const child = launchCloud({ stateDir, logFile, args: ['--fresh', '--port', String(port)], env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN' } });
+  try {
+    const info = await waitForCloudInfo(child, { stateDir, logFile }, Date.now() + 90_000);
+    project.provide('cloud', { ...info, stateDir, logFile });
+  } catch (err) {
+    await stopProcess(child, 40_000); // its state dir stays, for a look
+    throw err;
   }
-  const info = JSON.parse(readFileSync(cloudInfoPath(stateDir), 'utf8')) as CloudInfo;
-  project.provide('cloud', { ...info, stateDir, logFile });
 
   return async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcess(child, 40_000);
     if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(stateDir, { recursive: true, force: true });
   };
 }

@@ -2,9 +2,10 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startAgent, stopAgent } from '../../infra/local/agents.js';
+import { stopAgent } from '../../infra/local/agents.js';
 import { repoRoot } from '../../infra/local/state-dir.js';
 import { cloud } from './cloud.js';
+import { startCloudAgent } from './test-agents.js';
 
 const run = promisify(execFile);
 
@@ -22,28 +23,17 @@ export const agentLogFile = (o: QemuAgentOptions) => join(o.baseDir, 'logs', `${
 
 /**
  * Starts a real host agent with the QEMU driver (TCG: `--virt-type qemu`) as a child process
- * against the shared cloud, the way infra/local/start.ts starts its own: only the SQS and S3
- * endpoints. The child is the agent's node process itself (no wrapper), so killing its pid kills
- * the agent and nothing else; the guests' QEMUs are daemons and outlive it.
+ * against the shared cloud (see startCloudAgent). The child is the agent's node process itself
+ * (no wrapper), so killing its pid kills the agent and nothing else; the guests' QEMUs are
+ * daemons and outlive it.
  */
 export function startQemuAgent(o: QemuAgentOptions): ChildProcess {
-  const c = cloud();
-  return startAgent({
+  return startCloudAgent({
     host: o.host,
     driver: 'qemu',
-    imageBucket: c.imageBucket,
-    stateDir: agentStateDir(o),
-    logDir: join(o.baseDir, 'logs'),
-    conductorQueueUrl: c.conductorQueueUrl,
-    env: {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_S3_FORCE_PATH_STYLE: 'true',
-      AWS_ENDPOINT_URL_SQS: c.endpoints.sqs!,
-      AWS_ENDPOINT_URL_S3: c.endpoints.s3!,
-      LOG_LEVEL: 'INFO',
-    },
+    imageBucket: cloud().imageBucket,
+    baseDir: o.baseDir,
+    logLevel: 'INFO',
     extraArgs: ['--az', o.zone, '--virt-type', 'qemu', '--heartbeat-interval-seconds', String(o.heartbeatSeconds ?? 2)],
   });
 }

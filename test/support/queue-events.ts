@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from '../../infra/local/lambda-context.js';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -22,27 +23,10 @@ export function sqsRecord(body: unknown, queue = 'test-queue'): SQSRecord {
 
 export const sqsEvent = (bodies: unknown[]): SQSEvent => ({ Records: bodies.map((b) => sqsRecord(b)) });
 
-export function lambdaContext(functionName = 'test'): Context {
-  return {
-    functionName,
-    awsRequestId: randomUUID(),
-    callbackWaitsForEmptyEventLoop: false,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** Delivers the bodies to a handler as one batch; rejects when any record failed (so a test sees it). */
 export async function deliver(handler: SqsHandler, ...bodies: unknown[]): Promise<void> {
   const event = sqsEvent(bodies);
-  const res = await handler(event, lambdaContext());
+  const res = await handler(event, lambdaContext('test'));
   if (res?.batchItemFailures?.length) throw new Error(`handler failed ${res.batchItemFailures.length} of ${bodies.length} record(s)`);
 }
 
@@ -54,7 +38,7 @@ export async function invoke(handler: SqsHandler, bodies: unknown[]): Promise<{ 
   const event = sqsEvent(bodies);
   const ids = event.Records.map((r) => r.messageId);
   try {
-    const res = await handler(event, lambdaContext());
+    const res = await handler(event, lambdaContext('test'));
     return { ids, failed: (res?.batchItemFailures ?? []).map((f) => f.itemIdentifier) };
   } catch {
     return { ids, failed: ids };

@@ -11,6 +11,7 @@ import type { ComputeDriver } from '../../../host-agent/drivers/driver.js';
 import { FakeDriver } from '../../../host-agent/drivers/fake.js';
 import { LocalState } from '../../../host-agent/local-state.js';
 import { Reporter, type ConductorReport, type ReportSink } from '../../../host-agent/reports.js';
+import { M1_TINY } from '../../support/fixtures.js';
 
 /** Collects reports, validated against the conductor contract as the SQS sink does. */
 export class MemoryReportSink implements ReportSink {
@@ -38,7 +39,7 @@ export function guestSpec(overrides: Partial<GuestSpec> = {}): GuestSpec {
     project_id: 'p1',
     image_id: imageId,
     image: { id: imageId, disk_format: 'qcow2', size: null, virtual_size: null, os_hash_algo: null, os_hash_value: null },
-    flavor: { id: '1', name: 'm1.tiny', vcpus: 1, ram: 512, disk: 1, ephemeral: 0, swap: 0, extra_specs: {} },
+    flavor: { ...M1_TINY, extra_specs: {} },
     key_name: null,
     key_data: null,
     metadata: {},
