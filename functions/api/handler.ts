@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { Unauthorized } from '../../shared/errors.js';
+import { ApiError, Unauthorized } from '../../shared/errors.js';
 import { requestedVersion, minVersion, versionHeaders } from './compute/microversion.js';
 import type { ApiRequest, ApiResponse } from './http/types.js';
 import { Router } from './http/router.js';
@@ -40,9 +40,14 @@ async function handle(event: APIGatewayProxyEvent, context: ApiContext): Promise
     auth: auth as TokenContext,
     microversion,
   };
-  const res = await route.handler(req);
   const extra = route.service === 'compute' ? versionHeaders(microversion) : {};
-  return toResult(res, method, extra);
+  try {
+    return toResult(await route.handler(req), method, extra);
+  } catch (err) {
+    // Nova's faults carry the version headers too.
+    if (err instanceof ApiError) Object.assign(err.headers, extra);
+    throw err;
+  }
 }
 
 function toResult(res: ApiResponse, method: string, extra: Record<string, string>): APIGatewayProxyResult {

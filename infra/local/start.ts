@@ -6,7 +6,7 @@
  *
  *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu] [--cpu-allocation-ratio R]
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
@@ -105,7 +105,9 @@ async function main(): Promise<void> {
     adminPassword: password,
   };
   writeFileSync(join(dir, 'openrc'), openrc(info), { mode: 0o600 });
-  writeFileSync(cloudInfoPath(dir), JSON.stringify(info, null, 2), { mode: 0o600 });
+  // Written whole, then renamed: whoever waits for this file (tests, benchmarks) never reads half of it.
+  writeFileSync(`${cloudInfoPath(dir)}.tmp`, JSON.stringify(info, null, 2), { mode: 0o600 });
+  renameSync(`${cloudInfoPath(dir)}.tmp`, cloudInfoPath(dir));
 
   const agentEnv: Record<string, string> = {
     AWS_REGION: process.env.AWS_REGION!,

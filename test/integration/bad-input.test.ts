@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +212,13 @@ describe('bad input', () => {
       expect(res.headers.get('x-openstack-nova-api-version')).toBe(max);
       expect(res.headers.get('vary')).toMatch(/OpenStack-API-Version/);
       expect(res.headers.get('vary')).toMatch(/X-OpenStack-Nova-API-Version/);
+    });
+
+    it('carries the version headers on errors too, as Nova faults do', async () => {
+      const res = await api('GET', `/compute/v2.1/servers/${randomUUID()}`, { token: memberToken, headers: { 'OpenStack-API-Version': 'compute latest' } });
+      expectNovaFault(res, 404, 'itemNotFound');
+      expect(res.headers.get('openstack-api-version')).toMatch(/^compute 2\.\d+$/);
+      expect(res.headers.get('vary')).toMatch(/OpenStack-API-Version/);
     });
 
     it('answers the minimum version when none is asked for', async () => {
