@@ -17,20 +17,22 @@ declare module 'vitest' {
  * command, as a child process) with its own state dir and port, stopped after the run.
  */
 export default async function setup(project: TestProject) {
-  const stateDir = mkdtempSync(join(tmpdir(), 'novaless-test-'));
-  const logFile = join(stateDir, 'start.log');
+  const workDir = mkdtempSync(join(tmpdir(), 'novaless-test-'));
+  // The log sits beside the state dir, not in it: --fresh empties the state dir as it starts.
+  const stateDir = join(workDir, 'state');
+  const logFile = join(workDir, 'start.log');
   const port = await freePort();
   const child = launchCloud({ stateDir, logFile, args: ['--fresh', '--port', String(port)], env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN' } });
   try {
     const info = await waitForCloudInfo(child, { stateDir, logFile }, Date.now() + 90_000);
     project.provide('cloud', { ...info, stateDir, logFile });
   } catch (err) {
-    await stopProcess(child, 40_000); // its state dir stays, for a look
+    await stopProcess(child, 40_000); // its state dir and log stay, for a look
     throw err;
   }
 
   return async () => {
     await stopProcess(child, 40_000);
-    if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(stateDir, { recursive: true, force: true });
+    if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(workDir, { recursive: true, force: true });
   };
 }
