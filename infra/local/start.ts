@@ -31,6 +31,36 @@ const { values: args } = parseArgs({
 
 const say = (line: string) => process.stdout.write(`novaless: ${line}\n`);
 
+/**
+ * What has been started so far, undone in reverse order on Ctrl-C, SIGTERM or a failed start,
+ * so that a signal during start-up leaves no emulator or agent behind either.
+ */
+const started: { what: string; stop: () => Promise<void> | void }[] = [];
+let stopping = false;
+
+async function track(what: string, stop: () => Promise<void> | void): Promise<void> {
+  if (stopping) return stop(); // started while everything else is being stopped
+  started.push({ what, stop });
+}
+
+async function stopAll(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const steps = started.reverse();
+  say(`stopping: ${steps.map((s) => s.what).join(', ') || 'nothing was started yet'}`);
+  for (const step of steps) {
+    try {
+      await step.stop();
+    } catch (err) {
+      say(`could not stop ${step.what}: ${(err as Error).message}`);
+    }
+  }
+  say('stopped.');
+  process.exit(exitCode);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
 async function main(): Promise<void> {
   const dir = stateDir();
   if (args.fresh) rmSync(dir, { recursive: true, force: true });
@@ -49,7 +79,9 @@ async function main(): Promise<void> {
   if (process.env.AWS_ENDPOINT_URL) {
     say(`using the AWS endpoint ${process.env.AWS_ENDPOINT_URL} (LocalStack)`);
   } else {
-    emulators = await startEmulators(dir);
+    const running = await startEmulators(dir);
+    emulators = running;
+    await track('emulators', () => running.stop());
     process.env.AWS_ENDPOINT_URL_DYNAMODB = emulators.endpoints.dynamodb;
     process.env.AWS_ENDPOINT_URL_SQS = emulators.endpoints.sqs;
     process.env.AWS_ENDPOINT_URL_S3 = emulators.endpoints.s3;
@@ -82,6 +114,10 @@ async function main(): Promise<void> {
   const { QueuePoller } = await import('./queue-poller.js');
 
   const server = await startApiServer(api as never, port);
+  await track('API', async () => {
+    await new Promise((r) => server.close(r));
+    server.closeAllConnections();
+  });
   // The stack's image bucket notifies the image data function; s3rver's events stand in for it.
   const { handleImageDataArrival } = await import('../../functions/api/image/image-data-arrival.js');
   emulators?.onS3Event((event) => void handleImageDataArrival(event).catch((err) => say(`image data arrival failed: ${(err as Error).message}`)));
@@ -90,7 +126,9 @@ async function main(): Promise<void> {
     new QueuePoller('conductor', resources.conductorQueueUrl, conductor, conductorQueue.batchSize),
   ];
   await Promise.all(pollers.map((p) => p.start()));
+  await track('queue pollers', () => Promise.all(pollers.map((p) => p.stop())).then(() => undefined));
   const sweepTimer = setInterval(() => void sweep().catch((err) => say(`sweeper failed: ${(err as Error).message}`)), sweeper.intervalSeconds * 1000);
+  await track('sweeper', () => clearInterval(sweepTimer));
 
   const info: CloudInfo = {
     pid: process.pid,
@@ -108,6 +146,7 @@ async function main(): Promise<void> {
   // Written whole, then renamed: whoever waits for this file (tests, benchmarks) never reads half of it.
   writeFileSync(`${cloudInfoPath(dir)}.tmp`, JSON.stringify(info, null, 2), { mode: 0o600 });
   renameSync(`${cloudInfoPath(dir)}.tmp`, cloudInfoPath(dir));
+  await track('cloud.json', () => rmSync(cloudInfoPath(dir), { force: true }));
 
   const agentEnv: Record<string, string> = {
     AWS_REGION: process.env.AWS_REGION!,
@@ -122,33 +161,16 @@ async function main(): Promise<void> {
   // Agents publish console logs to the image bucket (and the qemu driver reads images there).
   inventoryArgs.push('--image-bucket', localImageBucket);
   const agents: ChildProcess[] = [];
-  for (let n = 1; n <= Number(args.hosts); n++) {
+  await track('host agents', () => Promise.all(agents.map((a) => stopAgent(a))).then(() => undefined));
+  for (let n = 1; n <= Number(args.hosts) && !stopping; n++) {
     const host = `host-${n}`;
     agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: inventoryArgs, driver: args.driver === 'qemu' ? 'qemu' : 'fake' }));
   }
   say(`API on ${apiUrl} (identity ${info.authUrl}); ${agents.length} host agent(s) starting (${args.driver === 'qemu' ? 'qemu' : 'fake'} driver)`);
   say('ready. Ctrl-C stops everything.');
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping: host agents, queue pollers, API, emulators');
-    clearInterval(sweepTimer);
-    await Promise.all(agents.map((a) => stopAgent(a)));
-    await Promise.all(pollers.map((p) => p.stop()));
-    await new Promise((r) => server.close(r));
-    server.closeAllConnections();
-    await emulators?.stop();
-    rmSync(cloudInfoPath(dir), { force: true });
-    say('stopped.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
 }
 
 main().catch((err) => {
   process.stderr.write(`novaless: failed to start: ${(err as Error).stack ?? err}\n`);
-  process.exit(1);
+  void stopAll(1);
 });
