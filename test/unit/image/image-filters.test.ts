@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { pageLinks, parseImageListQuery, selectImages } from '../../../functions/api/image/image-filters.js';
 import { imageVisibleTo } from '../../../functions/api/image/image-policy.js';
-import { ApiError } from '../../../shared/errors.js';
 import type { Image } from '../../../shared/domain/image.js';
-import { anImage, caller } from './support.js';
+import { anImage, caller, statusOf } from './support.js';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const at = (n: number) => `2024-05-01T10:00:${String(n).padStart(2, '0')}.000Z`;
@@ -19,16 +18,6 @@ const images: Image[] = [
 
 const names = (query: string, who = caller('a')) =>
   selectImages(images, parseImageListQuery(new URLSearchParams(query)), who).page.map((i) => i.name);
-
-function statusOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err.status;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('image visibility', () => {
   it('shows private and shared images to their owner and admins only; public and community to all', () => {

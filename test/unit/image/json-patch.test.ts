@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyImagePatch, attributeOfPath } from '../../../functions/api/image/json-patch.js';
-import { ApiError } from '../../../shared/errors.js';
-import { anImage } from './support.js';
-
-function statusOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err.status;
-    throw err;
-  }
-  return undefined;
-}
+import { anImage, statusOf } from './support.js';
 
 describe('glance v2.1 JSON patch', () => {
   it('sets base attributes and extra properties with add (as openstacksdk sends them)', () => {

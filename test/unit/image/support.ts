@@ -1,4 +1,5 @@
 import type { Image } from '../../../shared/domain/image.js';
+import { ApiError } from '../../../shared/errors.js';
 import type { TokenContext } from '../../../functions/api/identity/token-context.js';
 
 export function anImage(overrides: Partial<Image> = {}): Image {
@@ -41,4 +42,15 @@ export function caller(projectId: string, roles: string[] = ['member']): TokenCo
     issued_at: '2024-05-01T10:00:00Z',
     expires_at: '2024-05-01T11:00:00Z',
   };
+}
+
+/** The HTTP status of the ApiError `fn` throws, or undefined if it throws none. */
+export function statusOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ApiError) return err.status;
+    throw err;
+  }
+  return undefined;
 }
