@@ -13,6 +13,7 @@ import {
   consoleObjectPrefix,
   functionSettings,
   imageObjectPrefix,
+  imageUploadPrefix,
   PREFIX,
   schedulerQueue,
   sweeper,
@@ -20,19 +21,22 @@ import {
 } from '../shared/resources.js';
 import { Bootstrap } from './constructs/bootstrap.js';
 import { ControlQueues } from './constructs/control-queues.js';
+import { EdgeKeyStore } from './constructs/edge-key-store.js';
 import { GeneratedSecureParameters } from './constructs/generated-secure-parameters.js';
 import { HostAgentAccess } from './constructs/host-agent-access.js';
 import { ImageBucket } from './constructs/image-bucket.js';
 import { controlFunctionEntry, nodeFunction } from './constructs/node-function.js';
-import { PublicApi } from './constructs/public-api.js';
+import { apiStageName, PublicApi } from './constructs/public-api.js';
+import { PublicFront } from './constructs/public-front.js';
 import { StateTable } from './constructs/state-table.js';
 
 type ControlFunctionName = keyof typeof functionSettings;
 
 /**
- * The whole cloud's control plane: the API behind API Gateway, the scheduler and conductor on
- * their queues, the sweeper on a schedule, the state table, the image bucket, the host agents'
- * IAM policy, and a bootstrap run at deploy time.
+ * The whole cloud's control plane: the API behind API Gateway and a CloudFront front (which
+ * sends image data uploads straight to the image bucket), the scheduler and conductor on their
+ * queues, the sweeper on a schedule, the state table, the image bucket, the host agents' IAM
+ * policy, and a bootstrap run at deploy time.
  */
 export class NovalessStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -81,6 +85,21 @@ export class NovalessStack extends Stack {
     api.node.addDependency(secrets.creatorOf(tokenKeyParameter));
     const publicApi = new PublicApi(this, 'PublicApi', { handler: api });
 
+    const edgeKeys = new EdgeKeyStore(this, 'EdgeKeys', {
+      tokenKeyParameterName: tokenKeyParameter,
+      tokenKeyParameterCreator: secrets.creatorOf(tokenKeyParameter),
+    });
+    const front = new PublicFront(this, 'PublicFront', {
+      restApi: publicApi.api,
+      stageName: apiStageName,
+      imageBucket: bucket,
+      keyValueStore: edgeKeys.store,
+    });
+    // Without the key in the store, every upload through the front would fail its token check.
+    front.distribution.node.addDependency(edgeKeys.tokenKey);
+    // The Keystone catalog the API hands out points clients at the front, not at API Gateway.
+    api.addEnvironment('PUBLIC_ENDPOINT', front.url);
+
     const scheduler = controlFunction('scheduler', 'novaless scheduler: filters, weighs and claims a host');
     grantSendToQueues(scheduler);
     scheduler.addEventSource(
@@ -115,18 +134,20 @@ export class NovalessStack extends Stack {
       targets: [new LambdaFunction(sweeperFunction, { retryAttempts: 0 })],
     });
 
-    // Image data uploaded straight to S3 (the API redirects large uploads there) is hashed here.
+    // Image data the front put under image-uploads/ is checked against its image and hashed here,
+    // then copied to images/<id>; refused data is deleted.
     const imageData = controlFunction('image-data', 'novaless image data: hashes and checks uploaded image data');
-    bucket.grantRead(imageData, `${imageObjectPrefix}*`);
-    bucket.grantDelete(imageData, `${imageObjectPrefix}*`);
-    bucket.addEventNotification(EventType.OBJECT_CREATED_PUT, new LambdaDestination(imageData), { prefix: imageObjectPrefix });
+    bucket.grantRead(imageData, `${imageUploadPrefix}*`);
+    bucket.grantDelete(imageData, `${imageUploadPrefix}*`);
+    bucket.grantReadWrite(imageData, `${imageObjectPrefix}*`);
+    bucket.addEventNotification(EventType.OBJECT_CREATED_PUT, new LambdaDestination(imageData), { prefix: imageUploadPrefix });
 
     const bootstrapFunction = controlFunction('bootstrap', 'novaless bootstrap: admin user, project, roles, default flavors');
     bootstrapFunction.addEnvironment('ADMIN_PASSWORD_PARAMETER', adminPasswordParameter);
     secrets.grantRead(adminPasswordParameter, bootstrapFunction);
     const bootstrap = new Bootstrap(this, 'Bootstrap', {
       handler: bootstrapFunction,
-      properties: { PublicEndpoint: publicApi.url, AdminPasswordParameter: adminPasswordParameter },
+      properties: { PublicEndpoint: front.url, AdminPasswordParameter: adminPasswordParameter },
     });
     bootstrap.resource.node.addDependency(secrets.creatorOf(adminPasswordParameter));
 
@@ -136,8 +157,12 @@ export class NovalessStack extends Stack {
       imageBucket: bucket,
     });
 
-    new CfnOutput(this, 'ApiEndpoint', { value: publicApi.url, description: 'Public endpoint (stage URL)' });
-    new CfnOutput(this, 'OsAuthUrl', { value: `${publicApi.url}identity/v3`, description: 'OS_AUTH_URL for the openstack CLI' });
+    new CfnOutput(this, 'ApiEndpoint', { value: front.url, description: 'Public endpoint (CloudFront)' });
+    new CfnOutput(this, 'OsAuthUrl', { value: `${front.url}/identity/v3`, description: 'OS_AUTH_URL for the openstack CLI' });
+    new CfnOutput(this, 'ApiGatewayStageUrl', {
+      value: publicApi.url,
+      description: 'The API Gateway stage behind the front (no image data uploads over 10 MB)',
+    });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'SchedulerQueueUrl', { value: queues.scheduler.queueUrl });
     new CfnOutput(this, 'ConductorQueueUrl', { value: queues.conductor.queueUrl });

@@ -68,6 +68,29 @@ export const adminPasswordParameter = `/${PREFIX}/admin-password`;
 export const imageObjectPrefix = 'images/';
 
 /**
+ * Image data uploaded through the public front (`PUT /image/v2/images/{id}/file` on the deployed
+ * stack) lands here first, at `image-uploads/<image id>/<project id>/<role>/<request id>`; the
+ * image-data function checks the uploader against the image, hashes the bytes and moves them to
+ * `images/<id>` (docs/images.md).
+ */
+export const imageUploadPrefix = 'image-uploads/';
+
+/**
+ * The public front (CloudFront on AWS, infra/local/edge-server.ts locally): every request goes to
+ * the API except image data uploads, which its viewer-request function (infra/edge/) routes to the
+ * image bucket, since API Gateway and Lambda refuse bodies over 10 MB and 6 MB.
+ */
+export const edge = {
+  apiOriginId: 'api',
+  storageOriginId: 'image-storage',
+  /** The cache behavior the function is associated with. */
+  imageDataPathPattern: '/image/v2/images/*/file',
+  /** The key of the token signing key (base64, as in SSM) in the front's KeyValueStore. */
+  tokenKeyName: 'token-key',
+  functionFile: 'infra/edge/image-upload-router.js',
+} as const;
+
+/**
  * Host agents publish each guest's console log tail under this prefix of the image bucket (the
  * API cannot ask an agent synchronously); agents may only put objects there.
  */

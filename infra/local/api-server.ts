@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.js';
@@ -6,58 +6,36 @@ import { lambdaContext } from './lambda-context.js';
 /** Lambda's synchronous invocation payload limit; API Gateway answers 413 above it. */
 export const LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024;
 
-type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 /**
- * Serves the API Lambda handler over HTTP the way API Gateway's REST proxy integration does:
- * each request becomes one proxy event, bodies of binary media types (application/octet-stream,
- * as the stack declares) are base64-encoded, and the same payload cap applies.
- * Except for binary uploads declared larger than the cap (image data): like the large-upload
- * front described in docs/images.md, it hands the function their headers only, discards the
- * body, and answers what the function answered (the image API's redirect to S3).
+ * Hands HTTP requests to the API Lambda handler the way API Gateway's REST proxy integration
+ * does: each request becomes one proxy event, bodies of binary media types
+ * (application/octet-stream, as the stack declares) are base64-encoded, and the same payload cap
+ * applies: larger bodies get 413 and never reach the function.
  */
-export function startApiServer(handler: ApiHandler, port: number, host = '127.0.0.1'): Promise<Server> {
-  const server = createServer((req, res) => {
-    serve(handler, req, res).catch((err) => {
-      res.writeHead(502, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ message: `Internal server error: ${(err as Error).message}` }));
-    });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
+export function apiGatewayProxy(handler: ApiHandler) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > LAMBDA_PAYLOAD_LIMIT) return tooLarge(req, res);
+      chunks.push(chunk as Buffer);
+    }
+    const event = toEvent(req, Buffer.concat(chunks));
+    if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_PAYLOAD_LIMIT) return tooLarge(req, res);
+    respond(req, res, await handler(event, lambdaContext('api')));
+  };
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
+  res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
+  req.destroy();
 }
 
 const isBinary = (req: IncomingMessage) => /application\/octet-stream/i.test(req.headers['content-type'] ?? '');
-
-async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (isBinary(req) && Number(req.headers['content-length'] ?? 0) > LAMBDA_PAYLOAD_LIMIT) {
-    const result = await handler(toEvent(req, Buffer.alloc(0)), lambdaContext('api'));
-    // A client sends the whole body before it reads the answer (python-requests does): take it all.
-    for await (const _ of req);
-    return respond(req, res, result);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > LAMBDA_PAYLOAD_LIMIT) {
-      res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
-      res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
-      req.destroy();
-      return;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const event = toEvent(req, Buffer.concat(chunks));
-  if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_PAYLOAD_LIMIT) {
-    res.writeHead(413, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
-    return;
-  }
-  respond(req, res, await handler(event, lambdaContext('api')));
-}
 
 function respond(req: IncomingMessage, res: ServerResponse, result: APIGatewayProxyResult): void {
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '');

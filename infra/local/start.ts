@@ -1,16 +1,17 @@
 /**
  * `npm start`: the whole control plane on this machine. The real Lambda handlers run in this
- * process behind a local API Gateway stand-in (infra/local/api-server.ts) and SQS event source
+ * process behind local stand-ins for CloudFront (infra/local/edge-server.ts, which runs the
+ * stack's edge function) and API Gateway (infra/local/api-server.ts), SQS event source
  * stand-ins (infra/local/queue-poller.ts), against AWS emulators (or LocalStack when
  * AWS_ENDPOINT_URL is set), with N host agents (fake driver) as child processes.
  *
  *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu] [--cpu-allocation-ratio R]
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
-import { conductorQueue, localImageBucket, schedulerQueue, sweeper, tableDefinition } from '../../shared/resources.js';
+import { conductorQueue, edge, localImageBucket, schedulerQueue, sweeper, tableDefinition } from '../../shared/resources.js';
 import { startAgent, stopAgent } from './agents.js';
 import { startEmulators, type Emulators } from './emulators.js';
 import { adminPassword, cloudInfoPath, openrc, stateDir, type CloudInfo } from './state-dir.js';
@@ -110,15 +111,24 @@ async function main(): Promise<void> {
   const { handler: scheduler } = await import('../../functions/scheduler/handler.js');
   const { handler: conductor } = await import('../../functions/conductor/handler.js');
   const { handler: sweep } = await import('../../functions/sweeper/handler.js');
-  const { startApiServer } = await import('./api-server.js');
+  const { startEdgeServer } = await import('./edge-server.js');
   const { QueuePoller } = await import('./queue-poller.js');
 
-  const server = await startApiServer(api as never, port);
+  const tokenKey = readFileSync(tokenKeyFile, 'utf8').trim();
+  const server = await startEdgeServer({
+    api: api as never,
+    bucket: localImageBucket,
+    keyValues: (key) => {
+      if (key !== edge.tokenKeyName) throw new Error(`KeyNotFound: ${key}`);
+      return tokenKey;
+    },
+    port,
+  });
   await track('API', async () => {
     await new Promise((r) => server.close(r));
     server.closeAllConnections();
   });
-  // The stack's image bucket notifies the image data function; s3rver's events stand in for it.
+  // The stack's image bucket notifies the image data function of uploads; s3rver's events stand in for it.
   const { handleImageDataArrival } = await import('../../functions/api/image/image-data-arrival.js');
   emulators?.onS3Event((event) => void handleImageDataArrival(event).catch((err) => say(`image data arrival failed: ${(err as Error).message}`)));
   const pollers = [

@@ -51,6 +51,8 @@ export const ImageSchema = z.object({
   updated_at: z.string(),
   /** Bumped by every write; writes are conditional on it. */
   version: z.number().int(),
+  /** While `saving` data that came through the public front: which upload claimed the image (not shown by the API). */
+  upload_id: z.string().optional(),
 });
 export type Image = z.infer<typeof ImageSchema>;
 

@@ -1,6 +1,7 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
 import { ImageSchema, type Image } from '../domain/image.js';
+import { functionSettings } from '../resources.js';
 import { byType, keys } from './keys.js';
 import { conditionalWrite, getItem, isConditionFailure, listByType, putNew, tableName } from './table.js';
 
@@ -60,20 +61,37 @@ export function deleteUnprotectedImage(id: string): Promise<boolean> {
 }
 
 /**
- * queued → saving, the claim on an image's data upload. A `saving` image last touched before
- * `staleBefore` counts as queued: the function that was uploading it died.
+ * How long a `saving` image may go untouched before its claim counts as abandoned: twice the
+ * longest an upload can run (the image-data function's timeout). Uploads through the API itself
+ * take seconds, but must not take over an image whose large upload is still being received.
+ */
+const STALE_SAVING_MS = 2 * functionSettings['image-data'].timeoutSeconds * 1000;
+
+/**
+ * queued → saving, the claim on an image's data upload. A `saving` image untouched for
+ * STALE_SAVING_MS counts as queued. An upload with an id (data that arrived through the public
+ * front) records it, and finds its own claim again when it is retried.
  * Returns the image as claimed, or undefined if it was not in a state to claim.
  */
-export async function claimUpload(image: Image, now: string, staleBefore: string): Promise<Image | undefined> {
+export async function claimUpload(image: Image, now: Date, uploadId?: string): Promise<Image | undefined> {
   try {
     const out = await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: keys.image(image.id),
-        UpdateExpression: 'SET #status = :saving, updated_at = :now, version = version + :one',
-        ConditionExpression: 'attribute_exists(pk) AND (#status = :queued OR (#status = :saving AND updated_at < :stale))',
+        UpdateExpression: `SET #status = :saving, updated_at = :now, version = version + :one${uploadId ? ', upload_id = :upload' : ' REMOVE upload_id'}`,
+        ConditionExpression:
+          'attribute_exists(pk) AND (#status = :queued OR (#status = :saving AND (updated_at < :stale OR upload_id = :upload)))',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':saving': 'saving', ':queued': 'queued', ':now': now, ':stale': staleBefore, ':one': 1 },
+        ExpressionAttributeValues: {
+          ':saving': 'saving',
+          ':queued': 'queued',
+          ':now': now.toISOString(),
+          ':stale': new Date(now.getTime() - STALE_SAVING_MS).toISOString(),
+          ':one': 1,
+          // Without an id, a value no upload has: only staleness frees a `saving` image then.
+          ':upload': uploadId ?? '-',
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -95,7 +113,7 @@ export async function completeUpload(claimed: Image, data: UploadedData, now: st
         Key: keys.image(claimed.id),
         UpdateExpression:
           'SET #status = :active, #size = :size, virtual_size = :vsize, checksum = :checksum, ' +
-          'os_hash_algo = :algo, os_hash_value = :hash, updated_at = :now, version = version + :one',
+          'os_hash_algo = :algo, os_hash_value = :hash, updated_at = :now, version = version + :one REMOVE upload_id',
         ConditionExpression: 'attribute_exists(pk) AND #status = :saving AND version = :claimed',
         ExpressionAttributeNames: { '#status': 'status', '#size': 'size' },
         ExpressionAttributeValues: {
@@ -127,7 +145,7 @@ export async function releaseUpload(claimed: Image, now: string): Promise<void> 
       new UpdateCommand({
         TableName: tableName(),
         Key: keys.image(claimed.id),
-        UpdateExpression: 'SET #status = :queued, updated_at = :now, version = version + :one',
+        UpdateExpression: 'SET #status = :queued, updated_at = :now, version = version + :one REMOVE upload_id',
         ConditionExpression: 'attribute_exists(pk) AND #status = :saving AND version = :claimed',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':queued': 'queued', ':saving': 'saving', ':claimed': claimed.version, ':now': now, ':one': 1 },

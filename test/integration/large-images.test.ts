@@ -1,15 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handleImageDataArrival } from '../../functions/api/image/image-data-arrival.js';
+import { objects } from '../../shared/aws.js';
+import { imageUploadPrefix } from '../../shared/resources.js';
 import { api, cloud, createProjectUser, issueToken, openstack, openstackJson, useCloudEnvironment, waitFor, type Credentials } from '../support/cloud.js';
 
 const run = promisify(execFile);
 
-/** Image data larger than one Lambda request: uploads and downloads go by S3 redirects. */
+/**
+ * Image data larger than one Lambda request: uploads go through the front's function to a staging
+ * key in S3 and the image-data function receives them; large downloads are redirected to S3.
+ */
 describe('images at real sizes', () => {
   const suffix = Math.random().toString(36).slice(2, 8);
   const dir = mkdtempSync(join(tmpdir(), 'large-images-'));
@@ -63,80 +72,132 @@ describe('images at real sizes', () => {
     await openstack(['image', 'delete', created.id], user);
   }, 180_000);
 
-  it('still takes a small image in the API request itself', async () => {
+  it('still takes a small image in the API request itself: active when the CLI returns', async () => {
     const data = randomBytes(512 * 1024);
     const file = join(dir, 'small.raw');
     writeFileSync(file, data);
-    const created = await openstackJson<{ id: string; status: string; checksum: string }>(
+    const created = await openstackJson<{ id: string }>(
       ['image', 'create', '--file', file, '--disk-format', 'raw', '--container-format', 'bare', `small-${suffix}`],
       user,
     );
-    // Stored and hashed in the PUT itself: active as soon as the CLI returns.
     expect(await showImage(created.id)).toMatchObject({ status: 'active', ...digests(data) });
+    expect(await stagedUploads(created.id)).toEqual([]);
 
     const download = await fetch(`${cloud().apiUrl}/image/v2/images/${created.id}/file`, { headers: { 'X-Auth-Token': token }, redirect: 'manual' });
     expect(download.status).toBe(200);
     expect(download.headers.get('content-md5')).toBe(digests(data).checksum);
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(data);
     await openstack(['image', 'delete', created.id], user);
   }, 60_000);
 
-  it('answers a PUT larger than a Lambda request with a redirect to S3, never taking the body itself', async () => {
-    const id = await createEmptyImage(`capped-${suffix}`, 'raw');
-    const body = randomBytes(7 * 1024 * 1024);
-    const res = await fetch(`${cloud().apiUrl}/image/v2/images/${id}/file`, {
+  const putData = (id: string, body: Buffer, headers: Record<string, string>) =>
+    fetch(`${cloud().apiUrl}/image/v2/images/${id}/file`, {
       method: 'PUT',
-      headers: { 'X-Auth-Token': token, 'Content-Type': 'application/octet-stream' },
-      body,
+      headers: { 'Content-Type': 'application/octet-stream', ...headers },
+      body: new Uint8Array(body),
       redirect: 'manual',
     });
-    expect(res.status).toBe(307);
-    const location = new URL(res.headers.get('location')!);
-    expect(location.origin).toBe(new URL(cloud().endpoints.s3!).origin);
-    expect(location.searchParams.get('X-Amz-Signature')).toBeTruthy();
-    // The body went nowhere: the image waits for its data in `saving`, without any.
-    expect(await showImage(id)).toMatchObject({ status: 'saving', size: null, checksum: null });
 
-    // Following the redirect, as keystoneauth does (same method, same body), completes it.
-    const put = await fetch(location, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'X-Auth-Token': token }, body });
-    expect(put.status).toBe(200);
-    await waitFor('the redirected upload to become active', async () => (await showImage(id)).status === 'active');
+  it('refuses an upload without a valid token at the edge, with Keystone’s 401, before any byte is stored', async () => {
+    const id = await createEmptyImage(`no-token-${suffix}`, 'raw');
+    const body = randomBytes(7 * 1024 * 1024);
+    for (const headers of [{} as Record<string, string>, { 'X-Auth-Token': `${token.split('.')[0]}.${Buffer.alloc(32).toString('base64url')}` }]) {
+      const res = await putData(id, body, headers);
+      expect(res.status).toBe(401);
+      expect((await res.json()).error).toMatchObject({ code: 401, title: 'Unauthorized' });
+    }
+    expect(await stagedUploads(id)).toEqual([]);
+    expect(await showImage(id)).toMatchObject({ status: 'queued', size: null });
+    await api('DELETE', `/image/v2/images/${id}`, { token });
+  }, 60_000);
+
+  it('receives data larger than a Lambda request at S3, then hashes it; the download is redirected to S3', async () => {
+    const id = await createEmptyImage(`capped-${suffix}`, 'raw');
+    const body = randomBytes(7 * 1024 * 1024);
+    const res = await putData(id, body, { 'X-Auth-Token': token });
+    // S3's answer to the PUT (Glance answers 204).
+    expect(res.status).toBe(200);
+    await waitFor('the upload to become active', async () => (await showImage(id)).status === 'active');
     expect(await showImage(id)).toMatchObject(digests(body));
+    await waitFor('the staged upload to be removed', async () => (await stagedUploads(id)).length === 0);
 
     const download = await fetch(`${cloud().apiUrl}/image/v2/images/${id}/file`, { headers: { 'X-Auth-Token': token }, redirect: 'manual' });
     expect(download.status).toBe(307);
+    expect(new URL(download.headers.get('location')!).origin).toBe(new URL(cloud().endpoints.s3!).origin);
     await api('DELETE', `/image/v2/images/${id}`, { token });
   }, 60_000);
 
-  it('refuses redirected data that does not match its disk_format, and the image goes back to queued', async () => {
+  it('refuses data that does not match its disk_format: the staged data is deleted and the image stays queued', async () => {
     const id = await createEmptyImage(`not-qcow2-${suffix}`, 'qcow2');
-    const body = randomBytes(7 * 1024 * 1024);
-    const res = await fetch(`${cloud().apiUrl}/image/v2/images/${id}/file`, {
-      method: 'PUT',
-      headers: { 'X-Auth-Token': token, 'Content-Type': 'application/octet-stream' },
-      body,
-      redirect: 'manual',
-    });
-    expect(res.status).toBe(307);
-    const put = await fetch(res.headers.get('location')!, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body });
-    expect(put.status).toBe(200);
-    await waitFor('the refused upload to go back to queued', async () => (await showImage(id)).status === 'queued');
-    expect(await showImage(id)).toMatchObject({ size: null, checksum: null });
+    expect((await putData(id, randomBytes(7 * 1024 * 1024), { 'X-Auth-Token': token })).status).toBe(200);
+    await waitFor('the refused upload to be deleted', async () => (await stagedUploads(id)).length === 0);
+    expect(await showImage(id)).toMatchObject({ status: 'queued', size: null, checksum: null });
     await api('DELETE', `/image/v2/images/${id}`, { token });
   }, 60_000);
 
-  it('refuses a single upload above S3’s 5 GiB PUT limit', async () => {
-    const id = await createEmptyImage(`too-big-${suffix}`, 'raw');
-    // A front hands the function only the headers of such a request: call the handler so, in-process.
+  it('refuses an upload by a project that does not own the image, and a second upload to an active image', async () => {
+    const id = await createEmptyImage(`owned-${suffix}`, 'raw');
+    const stranger = await issueToken(await createProjectUser(`large-images-stranger-${suffix}`));
+    expect((await putData(id, randomBytes(5 * 1024 * 1024), { 'X-Auth-Token': stranger })).status).toBe(200);
+    await waitFor('the stranger’s upload to be deleted', async () => (await stagedUploads(id)).length === 0);
+    expect(await showImage(id)).toMatchObject({ status: 'queued', size: null });
+
+    const first = randomBytes(5 * 1024 * 1024);
+    expect((await putData(id, first, { 'X-Auth-Token': token })).status).toBe(200);
+    await waitFor('the owner’s upload to become active', async () => (await showImage(id)).status === 'active');
+    expect((await putData(id, randomBytes(5 * 1024 * 1024), { 'X-Auth-Token': token })).status).toBe(200);
+    await waitFor('the second upload to be deleted', async () => (await stagedUploads(id)).length === 0);
+    expect(await showImage(id)).toMatchObject({ status: 'active', ...digests(first) });
+    await api('DELETE', `/image/v2/images/${id}`, { token });
+  }, 60_000);
+
+  it('finishes an upload whose first receiving died after claiming the image (the retried event finds its claim)', async () => {
     useCloudEnvironment();
-    const { handler } = await import('../../functions/api/handler.js');
-    const { lambdaContext } = await import('../../infra/local/lambda-context.js');
-    const path = `/image/v2/images/${id}/file`;
-    const headers = { 'X-Auth-Token': token, 'Content-Type': 'application/octet-stream', 'Content-Length': String(5 * 1024 ** 3 + 1), Host: 'localhost' };
-    const event = { httpMethod: 'PUT', path, resource: '/{proxy+}', headers, multiValueHeaders: {}, queryStringParameters: null, multiValueQueryStringParameters: null, pathParameters: null, stageVariables: null, body: null, isBase64Encoded: false, requestContext: { stage: '$default' } };
-    const res = await handler(event as never, lambdaContext('api') as never);
-    expect(res.statusCode).toBe(413);
-    expect(res.body).toContain('5 GiB');
-    expect((await showImage(id)).status).toBe('queued');
-    await api('DELETE', path.replace('/file', ''), { token });
+    const { claimUpload, getImage } = await import('../../shared/store/images.js');
+    const id = await createEmptyImage(`retried-${suffix}`, 'raw');
+    const project = (await showImage(id)).owner as string;
+    // The first delivery claimed the image (queued → saving) and died.
+    expect(await claimUpload((await getImage(id, true))!, new Date(), 'req-died')).toBeTruthy();
+    const data = randomBytes(4096);
+    await objects().send(new PutObjectCommand({ Bucket: cloud().imageBucket, Key: `${imageUploadPrefix}${id}/${project}/member/req-died`, Body: data }));
+    await waitFor('the retried upload to become active', async () => (await showImage(id)).status === 'active');
+    expect(await showImage(id)).toMatchObject(digests(data));
+    // A redelivered event finds no staged data and changes nothing.
+    await handleImageDataArrival(s3Event(`${imageUploadPrefix}${id}/${project}/member/req-died`));
+    expect(await showImage(id)).toMatchObject({ status: 'active', ...digests(data) });
+    await api('DELETE', `/image/v2/images/${id}`, { token });
+  }, 60_000);
+
+  it('answers a declared upload above S3’s 5 GiB PUT limit with S3’s EntityTooLarge, without reading the body', async () => {
+    const id = await createEmptyImage(`too-big-${suffix}`, 'raw');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${cloud().apiUrl}/image/v2/images/${id}/file`, {
+        method: 'PUT',
+        headers: { 'X-Auth-Token': token, 'Content-Type': 'application/octet-stream', 'Content-Length': String(5 * 1024 ** 3 + 1) },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(1024));
+    });
+    expect(status).toBe(400);
+    expect(await showImage(id)).toMatchObject({ status: 'queued', size: null });
+    await api('DELETE', `/image/v2/images/${id}`, { token });
   }, 60_000);
 });
+
+/** What waits under the staging prefix for an image. */
+async function stagedUploads(imageId: string): Promise<string[]> {
+  useCloudEnvironment();
+  const out = await objects().send(new ListObjectsV2Command({ Bucket: cloud().imageBucket, Prefix: `${imageUploadPrefix}${imageId}/` }));
+  return (out.Contents ?? []).map((o) => o.Key!);
+}
+
+function s3Event(key: string): S3Event {
+  return {
+    Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: cloud().imageBucket }, object: { key, size: 0 } } }],
+  } as unknown as S3Event;
+}

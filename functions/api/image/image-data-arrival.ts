@@ -1,94 +1,123 @@
-import { pipeline } from 'node:stream/promises';
-import { Transform, Writable, type Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound as S3NotFound } from '@aws-sdk/client-s3';
+import { Transform, type Readable } from 'node:stream';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
+import { z } from 'zod';
 import { objects } from '../../../shared/aws.js';
 import { config } from '../../../shared/config.js';
 import { imageObjectKey, type Image } from '../../../shared/domain/image.js';
 import { BadRequest } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
-import { imageObjectPrefix } from '../../../shared/resources.js';
-import { completeUpload, getImage, releaseUpload } from '../../../shared/store/images.js';
-import { HASHED_BY_API_METADATA, ImageDataMeter } from './image-upload.js';
+import { imageUploadPrefix } from '../../../shared/resources.js';
+import { claimUpload, completeUpload, getImage, releaseUpload } from '../../../shared/store/images.js';
+import { storeImageData } from './image-upload.js';
 
-/** How often the hashing of a large image logs its progress. */
+/** How often the receiving of a large image logs its progress. */
 const PROGRESS_EVERY_BYTES = 256 * 1024 * 1024;
 
+/** `image-uploads/<image id>/<project id>/<admin|member>/<request id>`, as the front's function names it. */
+const UploadKeySchema = z
+  .string()
+  .transform((key) => key.slice(imageUploadPrefix.length).split('/'))
+  .pipe(z.tuple([z.uuid(), z.string().min(1), z.enum(['admin', 'member']), z.string().min(1)]))
+  .transform(([imageId, projectId, role, uploadId]) => ({ imageId, projectId, role, uploadId }));
+type StagedUpload = z.infer<typeof UploadKeySchema> & { key: string };
+
 /**
- * S3 ObjectCreated:Put on the image bucket: the bytes of an image uploaded straight to S3 (through
- * the redirect of PUT /v2/images/{id}/file) have arrived. Reads them once to compute what
- * Glance computes while it receives data (size, md5, sha512, the disk header check) and moves
- * the image saving → active. A refused disk header deletes the data and puts the image back
- * to queued. At least once and idempotent: an image that is not `saving` is left alone.
+ * S3 ObjectCreated:Put under `image-uploads/`: image data that came through the public front,
+ * whose function checked the token only (docs/images.md). Does what Glance does when it receives
+ * data: the uploader may change the image, the image is `queued` with its formats set
+ * (queued → saving), the bytes are counted, hashed (md5, sha512) and their disk header checked
+ * while they are copied to `images/<id>`, then saving → active. Refused data is deleted and the
+ * image left as it was. At least once and idempotent: a staged object that is gone was handled,
+ * a failure puts the image back to queued for the retry, and a retry after a crash finds its
+ * own claim again (by the upload's id).
  */
 export async function handleImageDataArrival(event: S3Event): Promise<void> {
   for (const record of event.Records) {
-    // Only single PUTs: the redirect hands out one. Snapshots arrive by multipart uploads that the conductor completes itself.
     if (record.eventName !== 'ObjectCreated:Put' || record.s3.bucket.name !== config().IMAGE_BUCKET) continue;
     const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
-    if (!key.startsWith(imageObjectPrefix)) continue;
-    await verifyArrivedData(key.slice(imageObjectPrefix.length));
+    if (!key.startsWith(imageUploadPrefix)) continue;
+    const parsed = UploadKeySchema.safeParse(key);
+    if (!parsed.success) {
+      logger.warn('image upload under a key the front does not make; deleted', { key });
+      await deleteObject(key);
+      continue;
+    }
+    await receiveUpload({ ...parsed.data, key }, record.s3.object.size);
   }
 }
 
-export async function verifyArrivedData(imageId: string): Promise<void> {
-  const bucket = config().IMAGE_BUCKET;
-  const key = imageObjectKey(imageId);
-  const head = await headObject(bucket, key);
-  if (!head || head.Metadata?.['hashed-by'] === HASHED_BY_API_METADATA['hashed-by']) return;
-
-  const image = await getImage(imageId, true);
-  if (!image || image.status !== 'saving') {
-    logger.info('image data arrived for an image that is not saving; left alone', { image_id: imageId, status: image?.status });
+async function receiveUpload(upload: StagedUpload, bytes: number): Promise<void> {
+  if (!(await stagedObjectExists(upload.key))) {
+    logger.info('image upload already handled', { image_id: upload.imageId, upload_id: upload.uploadId });
     return;
   }
+  const image = await getImage(upload.imageId, true);
+  const refusal = refusalOf(image, upload);
+  if (refusal) return refuse(upload, refusal);
 
-  const total = head.ContentLength ?? 0;
-  logger.info('hashing uploaded image data', { image_id: imageId, bytes: total });
-  const meter = new ImageDataMeter(image.disk_format);
+  const claimed = await claimUpload(image!, new Date(), upload.uploadId);
+  if (!claimed) return refuse(upload, `Image status transition from ${image!.status} to saving is not allowed`);
+
+  logger.info('receiving uploaded image data', { image_id: claimed.id, bytes, upload_id: upload.uploadId });
+  let data;
   try {
-    const out = await objects().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    await pipeline(out.Body as Readable, progressLogger(imageId, total), meter, discard());
+    const staged = await objects().send(new GetObjectCommand({ Bucket: config().IMAGE_BUCKET, Key: upload.key }));
+    data = await storeImageData(claimed.id, claimed.disk_format, (staged.Body as Readable).pipe(progressLogger(claimed.id, bytes)));
   } catch (err) {
+    // Back to queued whatever went wrong: a retry of this event (the staged data is still there) claims it again.
+    await releaseUpload(claimed, new Date().toISOString());
     if (!(err instanceof BadRequest)) throw err;
-    logger.warn('uploaded image data refused', { image_id: imageId, reason: err.message });
-    await deleteObject(bucket, key, imageId);
-    await releaseUpload(image, new Date().toISOString());
-    return;
+    return refuse(upload, err.message);
   }
-  await activate(image, meter, bucket, key);
+  await activate(claimed, data);
+  await deleteObject(upload.key);
 }
 
-async function activate(image: Image, meter: ImageDataMeter, bucket: string, key: string): Promise<void> {
-  const data = meter.result();
-  const active = await completeUpload(image, data, new Date().toISOString());
+/** Why Glance would have refused this upload (404, 403, 400), or undefined. */
+function refusalOf(image: Image | undefined, upload: StagedUpload): string | undefined {
+  if (!image) return `No image found with ID ${upload.imageId}`;
+  const mayChange = upload.role === 'admin' || image.owner === upload.projectId;
+  if (!mayChange) return `Project ${upload.projectId} is not permitted to upload data to image ${image.id}.`;
+  if (!image.disk_format || !image.container_format) return 'Properties disk_format, container_format must be set prior to saving data.';
+  return undefined;
+}
+
+async function refuse(upload: StagedUpload, reason: string): Promise<void> {
+  logger.warn('uploaded image data refused; deleted', { image_id: upload.imageId, upload_id: upload.uploadId, reason });
+  await deleteObject(upload.key);
+}
+
+async function activate(claimed: Image, data: Awaited<ReturnType<typeof storeImageData>>): Promise<void> {
+  const active = await completeUpload(claimed, data, new Date().toISOString());
   if (active) {
-    logger.info('image active', { image_id: image.id, size: data.size, checksum: data.checksum });
+    logger.info('image active', { image_id: claimed.id, size: data.size, checksum: data.checksum });
     return;
   }
-  const now = await getImage(image.id, true);
-  if (!now) await deleteObject(bucket, key, image.id);
-  else logger.info('image changed while its data was hashed; left as it is', { image_id: image.id, status: now.status });
+  const now = await getImage(claimed.id, true);
+  if (!now) await deleteObject(imageObjectKey(claimed.id));
+  else logger.info('image changed while its data was received; left as it is', { image_id: claimed.id, status: now.status });
 }
 
-async function headObject(bucket: string, key: string) {
+async function stagedObjectExists(key: string): Promise<boolean> {
   try {
-    return await objects().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await objects().send(new HeadObjectCommand({ Bucket: config().IMAGE_BUCKET, Key: key }));
+    return true;
   } catch (err) {
-    if (err instanceof S3NotFound || (err as { name?: string }).name === 'NotFound') return undefined;
+    if (err instanceof NotFound || err instanceof NoSuchKey) return false;
     throw err;
   }
 }
 
-async function deleteObject(bucket: string, key: string, imageId: string): Promise<void> {
+async function deleteObject(key: string): Promise<void> {
   try {
-    await objects().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    await objects().send(new DeleteObjectCommand({ Bucket: config().IMAGE_BUCKET, Key: key }));
   } catch (error) {
-    logger.error('could not delete refused image data', { image_id: imageId, error: error as Error });
+    logger.error('could not delete image data', { key, error: error as Error });
   }
 }
 
-/** Passes bytes through, logging "hashed 35% of 2.0 GiB" every PROGRESS_EVERY_BYTES. */
+/** Passes bytes through, logging "received 35% of 2.0 GiB" every PROGRESS_EVERY_BYTES. */
 function progressLogger(imageId: string, total: number): Transform {
   let seen = 0;
   let next = PROGRESS_EVERY_BYTES;
@@ -98,7 +127,7 @@ function progressLogger(imageId: string, total: number): Transform {
       if (seen >= next) {
         next += PROGRESS_EVERY_BYTES;
         const percent = total ? Math.floor((seen * 100) / total) : 0;
-        logger.info(`hashed ${percent}% of ${gib(total)} of image ${imageId}`, { image_id: imageId, bytes_hashed: seen, bytes: total });
+        logger.info(`received ${percent}% of ${gib(total)} of image ${imageId}`, { image_id: imageId, bytes_received: seen, bytes: total });
       }
       done(null, chunk);
     },
@@ -106,5 +135,3 @@ function progressLogger(imageId: string, total: number): Transform {
 }
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-
-const discard = () => new Writable({ write: (_chunk, _enc, done) => done() });

@@ -1,12 +1,11 @@
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objects } from '../../../shared/aws.js';
 import { config } from '../../../shared/config.js';
 import { imageObjectKey } from '../../../shared/domain/image.js';
 import { ApiError, BadRequest, Conflict, NotFound, RequestTooLarge, UnsupportedMediaType } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
-import { functionSettings } from '../../../shared/resources.js';
 import { claimUpload, completeUpload, releaseUpload } from '../../../shared/store/images.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
@@ -19,48 +18,31 @@ const FILE = '/image/v2/images/{image_id}/file';
 /**
  * The largest image PUT whose bytes pass through the function. A Lambda invocation carries at
  * most 6 MB, and API Gateway hands binary bodies over base64-encoded (4 bytes per 3), with
- * headers beside them. Larger data is redirected to S3 (see docs/images.md).
+ * headers beside them. On the deployed stack, uploads do not reach the function at all: the
+ * public front sends them to S3 (docs/images.md, image-data-arrival.ts).
  */
 export const MAX_UPLOAD_BYTES = Math.floor(((6 * 1024 * 1024 - 64 * 1024) * 3) / 4);
 
 /** The largest image GET answered with the bytes themselves; larger downloads are redirected to S3. */
 export const MAX_INLINE_DOWNLOAD_BYTES = MAX_UPLOAD_BYTES;
 
-/** S3's limit for one PUT: larger images cannot take the redirected single-request upload. */
-export const MAX_REDIRECTED_UPLOAD_BYTES = 5 * 1024 ** 3;
-
-/** Validity of the presigned URLs a redirect hands out; S3 checks it when the transfer starts. */
+/** Validity of the presigned URLs a download redirect hands out; S3 checks it when the transfer starts. */
 const PRESIGNED_URL_SECONDS = 3600;
-
-/** An upload whose function died leaves the image in `saving`; past twice the API's timeout it may be retried. */
-const STALE_SAVING_MS = 2 * functionSettings.api.timeoutSeconds * 1000;
 
 const octetStream = (req: ApiRequest) =>
   (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/octet-stream';
 
-/** The Content-Length the client declared: the front hands larger bodies' headers only (docs/images.md). */
-function declaredLength(req: ApiRequest): number {
-  const header = req.headers['content-length'];
-  if (header === undefined) return req.body.length;
-  const length = Number(header);
-  if (!Number.isSafeInteger(length) || length < 0) throw new BadRequest(`Invalid Content-Length ${header}.`);
-  return length;
-}
-
 /**
- * PUT /v2/images/{id}/file: queued → saving → active. Data that fits in one function invocation
- * is stored and hashed here (204). Larger data is answered 307 to a presigned S3 PUT of the
- * image's object: the client re-sends the body there, and the S3 ObjectCreated event hashes it
- * and activates the image (image-data-arrival.ts). A failure puts the image back to queued.
+ * PUT /v2/images/{id}/file reaching the API itself (a client of the API Gateway URL, not of the
+ * public front): queued → saving → active in the request, 204, for data that fits in one
+ * invocation. A failure puts the image back to queued.
  */
 async function upload(req: ApiRequest): Promise<ApiResponse> {
   if (!octetStream(req)) throw new UnsupportedMediaType('Image data must be sent as application/octet-stream.');
   if (req.body.length > MAX_UPLOAD_BYTES) {
-    throw new RequestTooLarge(`Image data of ${req.body.length} bytes exceeds the ${MAX_UPLOAD_BYTES} bytes this API accepts in one request.`);
-  }
-  const length = declaredLength(req);
-  if (length > MAX_REDIRECTED_UPLOAD_BYTES) {
-    throw new RequestTooLarge(`Image data of ${length} bytes exceeds the ${MAX_REDIRECTED_UPLOAD_BYTES} bytes (5 GiB) of a single upload.`);
+    throw new RequestTooLarge(
+      `Image data of ${req.body.length} bytes exceeds the ${MAX_UPLOAD_BYTES} bytes the API function accepts; upload through the public endpoint.`,
+    );
   }
   const image = await loadVisibleImage(req);
   assertCanModify(image, req.auth, 'upload data to');
@@ -68,11 +50,8 @@ async function upload(req: ApiRequest): Promise<ApiResponse> {
     throw new BadRequest('Properties disk_format, container_format must be set prior to saving data.');
   }
 
-  const now = Date.now();
-  const claimed = await claimUpload(image, new Date(now).toISOString(), new Date(now - STALE_SAVING_MS).toISOString());
+  const claimed = await claimUpload(image, new Date());
   if (!claimed) throw new Conflict(`Image status transition from ${image.status} to saving is not allowed`);
-
-  if (length > MAX_UPLOAD_BYTES) return redirectUpload(claimed.id, length);
 
   let data;
   try {
@@ -87,13 +66,6 @@ async function upload(req: ApiRequest): Promise<ApiResponse> {
     throw new ApiError(410, 'gone', 'Gone', `Image ${claimed.id} could not be found after upload. The image may have been deleted during the upload.`);
   }
   return json(204);
-}
-
-async function redirectUpload(imageId: string, length: number): Promise<ApiResponse> {
-  const command = new PutObjectCommand({ Bucket: config().IMAGE_BUCKET, Key: imageObjectKey(imageId) });
-  const location = await getSignedUrl(objects(), command, { expiresIn: PRESIGNED_URL_SECONDS });
-  logger.info('image upload redirected to storage', { image_id: imageId, bytes: length });
-  return { status: 307, headers: { Location: location } };
 }
 
 async function deleteData(imageId: string): Promise<void> {

@@ -7,19 +7,14 @@ import { imageObjectKey, type DiskFormat } from '../../../shared/domain/image.js
 import type { UploadedData } from '../../../shared/store/images.js';
 import { HEAD_BYTES, inspectHead, virtualSizeOf } from './disk-inspect.js';
 
-/**
- * S3 object metadata the API sets on data it stored and hashed itself (uploads small enough
- * for one request): their ObjectCreated events are not arrivals to verify (image-data-arrival.ts).
- */
-export const HASHED_BY_API_METADATA = { 'hashed-by': 'api' } as const;
-
 /** Counts, hashes and inspects the bytes flowing through it; fails the stream on a refused disk header. */
 export class ImageDataMeter extends Transform {
   private readonly md5 = createHash('md5');
   private readonly sha512 = createHash('sha512');
   private head = Buffer.alloc(0);
   private inspected = false;
-  size = 0;
+  // Not `size`: lib-storage's Upload reads a body's `size` as its length.
+  private bytes = 0;
 
   constructor(private readonly diskFormat: DiskFormat | null) {
     super();
@@ -28,7 +23,7 @@ export class ImageDataMeter extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.md5.update(chunk);
     this.sha512.update(chunk);
-    this.size += chunk.length;
+    this.bytes += chunk.length;
     if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
     try {
       if (!this.inspected && this.head.length >= HEAD_BYTES) this.inspect();
@@ -54,8 +49,8 @@ export class ImageDataMeter extends Transform {
 
   result(): UploadedData {
     return {
-      size: this.size,
-      virtual_size: virtualSizeOf(this.diskFormat, this.head, this.size),
+      size: this.bytes,
+      virtual_size: virtualSizeOf(this.diskFormat, this.head, this.bytes),
       checksum: this.md5.digest('hex'),
       os_hash_algo: 'sha512',
       os_hash_value: this.sha512.digest('hex'),
@@ -77,7 +72,6 @@ export async function storeImageData(imageId: string, diskFormat: DiskFormat | n
       Key: imageObjectKey(imageId),
       Body: source.pipe(meter),
       ContentType: 'application/octet-stream',
-      Metadata: { ...HASHED_BY_API_METADATA },
     },
   });
   await upload.done();

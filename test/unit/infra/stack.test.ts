@@ -6,16 +6,19 @@ import { NovalessStack } from '../../../infra/stack.js';
 import {
   conductorQueue,
   deadLetterQueueName,
+  edge,
   functionSettings,
   hostPrincipalTag,
   hostQueue,
+  imageUploadPrefix,
   schedulerQueue,
   tableDefinition,
+  tokenKeyParameter,
   type QueueDefinition,
 } from '../../../shared/resources.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Principal?: unknown };
 
 let template: Template;
 
@@ -142,19 +145,192 @@ describe('image bucket', () => {
 });
 
 describe('image data', () => {
-  it('notifies the image-data function of objects put under images/', () => {
+  it('notifies the image-data function of objects put under image-uploads/ (and of nothing else)', () => {
     const [fnId] = only('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('image data') });
-    template.hasResourceProperties('Custom::S3BucketNotifications', {
-      NotificationConfiguration: {
-        LambdaFunctionConfigurations: [
-          Match.objectLike({
-            Events: ['s3:ObjectCreated:Put'],
-            LambdaFunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] },
-            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'images/' }] } },
-          }),
-        ],
-      },
+    expect(imageUploadPrefix).toBe('image-uploads/');
+    const [, notifications] = only('Custom::S3BucketNotifications');
+    expect(notifications.Properties.NotificationConfiguration).toEqual({
+      LambdaFunctionConfigurations: [
+        {
+          Events: ['s3:ObjectCreated:Put'],
+          LambdaFunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+          Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'image-uploads/' }] } },
+        },
+      ],
     });
+  });
+
+  it('lets the image-data function read and delete uploads, and read and write images', () => {
+    const [, fn] = only('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('image data') });
+    const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+    const s3Statements = policies
+      .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const actionsOn = (prefix: string) =>
+      s3Statements.filter((s) => JSON.stringify(s.Resource).includes(`/${prefix}*`)).flatMap(actionsOf);
+    expect(actionsOn('image-uploads/')).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:DeleteObject*']));
+    expect(actionsOn('image-uploads/')).not.toContain('s3:PutObject');
+    expect(actionsOn('images/')).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']));
+  });
+});
+
+describe('public front', () => {
+  const distribution = () => only('AWS::CloudFront::Distribution');
+  const config = () => distribution()[1].Properties.DistributionConfig as Record<string, any>;
+  // AWS managed policies: CachingDisabled and AllViewerExceptHostHeader.
+  const cachingDisabled = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+  const allViewerExceptHost = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+  const allMethods = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'];
+
+  it('has the API stage and the image bucket (through origin access control) as origins', () => {
+    const [apiId] = only('AWS::ApiGateway::RestApi');
+    const [bucketId] = only('AWS::S3::Bucket');
+    const [oacId] = only('AWS::CloudFront::OriginAccessControl');
+    const origins = config().Origins as Array<Record<string, any>>;
+    expect(origins.map((o) => o.Id).sort()).toEqual([edge.apiOriginId, edge.storageOriginId].sort());
+    expect(edge).toMatchObject({ apiOriginId: 'api', storageOriginId: 'image-storage' });
+
+    const api = origins.find((o) => o.Id === edge.apiOriginId)!;
+    expect(api.OriginPath).toBe('/prod');
+    expect(api.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only' });
+    // Built from the RestApi id, not from the stage URL (which would make a cycle through the api function).
+    const domain = JSON.stringify(api.DomainName);
+    expect(domain).toContain(JSON.stringify({ Ref: apiId }));
+    expect(domain).toContain('.execute-api.');
+    expect(domain).not.toContain('Stage');
+
+    const storage = origins.find((o) => o.Id === edge.storageOriginId)!;
+    expect(storage).toEqual({
+      Id: edge.storageOriginId,
+      DomainName: { 'Fn::GetAtt': [bucketId, 'RegionalDomainName'] },
+      OriginAccessControlId: { 'Fn::GetAtt': [oacId, 'Id'] },
+      S3OriginConfig: { OriginAccessIdentity: '' },
+    });
+  });
+
+  it('signs every request to the bucket (origin access control of type s3, signing always)', () => {
+    const [, oac] = only('AWS::CloudFront::OriginAccessControl');
+    expect(oac.Properties.OriginAccessControlConfig).toMatchObject({
+      OriginAccessControlOriginType: 's3',
+      SigningBehavior: 'always',
+      SigningProtocol: 'sigv4',
+    });
+  });
+
+  it('sends everything to the API by default: all methods, nothing cached, HTTPS only', () => {
+    expect(config().DefaultCacheBehavior).toMatchObject({
+      TargetOriginId: edge.apiOriginId,
+      AllowedMethods: allMethods,
+      CachePolicyId: cachingDisabled,
+      OriginRequestPolicyId: allViewerExceptHost,
+      ViewerProtocolPolicy: 'https-only',
+    });
+    expect(config().DefaultCacheBehavior.FunctionAssociations).toBeUndefined();
+  });
+
+  it('never caches error answers', () => {
+    const errors = config().CustomErrorResponses as Array<Record<string, unknown>>;
+    expect(errors.map((e) => e.ErrorCode)).toEqual([400, 403, 404, 405, 414, 500, 501, 502, 503, 504]);
+    for (const e of errors) expect(e).toEqual({ ErrorCode: e.ErrorCode, ErrorCachingMinTTL: 0 });
+  });
+
+  it('runs the upload router (JS 2.0, with the key value store) on viewer requests for image data', () => {
+    const [fnId, fn] = only('AWS::CloudFront::Function');
+    const [kvsId] = only('AWS::CloudFront::KeyValueStore');
+    const behaviors = config().CacheBehaviors as Array<Record<string, any>>;
+    expect(behaviors).toHaveLength(1);
+    expect(behaviors[0]).toEqual({
+      PathPattern: edge.imageDataPathPattern,
+      TargetOriginId: edge.apiOriginId,
+      AllowedMethods: allMethods,
+      CachePolicyId: cachingDisabled,
+      OriginRequestPolicyId: allViewerExceptHost,
+      ViewerProtocolPolicy: 'https-only',
+      Compress: true,
+      FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }],
+    });
+    expect(fn.Properties).toMatchObject({
+      AutoPublish: true,
+      FunctionConfig: { Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': [kvsId, 'Arn'] } }] },
+    });
+    expect(fn.Properties.FunctionCode).toBe(readFileSync(new URL(`../../../${edge.functionFile}`, import.meta.url), 'utf8'));
+  });
+
+  it('lets no behavior reach the bucket: only the router selects it', () => {
+    const targets = [config().DefaultCacheBehavior, ...(config().CacheBehaviors as object[])].map((b: any) => b.TargetOriginId);
+    expect(new Set(targets)).toEqual(new Set([edge.apiOriginId]));
+  });
+
+  it('lets the distribution put objects under image-uploads/ and nothing else in the bucket', () => {
+    const [distributionId] = distribution();
+    const [bucketId] = only('AWS::S3::Bucket');
+    const [, policy] = only('AWS::S3::BucketPolicy');
+    const allows = (policy.Properties.PolicyDocument.Statement as Statement[]).filter((s) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    const [put] = allows as [Statement];
+    expect(put.Principal).toEqual({ Service: 'cloudfront.amazonaws.com' });
+    expect(put.Action).toBe('s3:PutObject');
+    expect(put.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/image-uploads/*']] });
+    const condition = put.Condition as { StringEquals: Record<string, unknown> };
+    expect(Object.keys(condition)).toEqual(['StringEquals']);
+    expect(Object.keys(condition.StringEquals)).toEqual(['AWS:SourceArn']);
+    const sourceArn = JSON.stringify(condition.StringEquals['AWS:SourceArn']);
+    expect(sourceArn).toContain(':cloudfront::');
+    expect(sourceArn).toContain(`:distribution/",${JSON.stringify({ Ref: distributionId })}`);
+  });
+
+  it('is the endpoint the API puts in its catalog, the bootstrap gets, and the outputs show', () => {
+    const [distributionId] = distribution();
+    const url = { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] };
+    const [, api] = only('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'novaless-api' }) } });
+    expect(api.Properties.Environment.Variables.PUBLIC_ENDPOINT).toEqual(url);
+    const [, bootstrap] = only('Custom::NovalessBootstrap');
+    expect(bootstrap.Properties.PublicEndpoint).toEqual(url);
+
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ApiEndpoint!.Value).toEqual(url);
+    expect(outputs.OsAuthUrl!.Value).toEqual({
+      'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }, '/identity/v3']],
+    });
+    const [stageId] = only('AWS::ApiGateway::Stage');
+    expect(JSON.stringify(outputs.ApiGatewayStageUrl!.Value)).toContain(JSON.stringify({ Ref: stageId }));
+  });
+});
+
+describe('edge key store', () => {
+  it('gets the token key copied from SSM once the parameter exists, before the distribution is deployed', () => {
+    const [kvsId] = only('AWS::CloudFront::KeyValueStore');
+    const [tokenKeyId] = only('Custom::NovalessSecureParameter', { ParameterName: tokenKeyParameter });
+    const [copyId, copy] = only('Custom::NovalessKeyValueStoreParameter');
+    expect(copy.Properties).toMatchObject({
+      ParameterName: tokenKeyParameter,
+      KeyValueStoreArn: { 'Fn::GetAtt': [kvsId, 'Arn'] },
+      Key: edge.tokenKeyName,
+    });
+    expect((template.toJSON().Resources[copyId] as { DependsOn?: string[] }).DependsOn).toContain(tokenKeyId);
+    const [distributionId] = only('AWS::CloudFront::Distribution');
+    expect((template.toJSON().Resources[distributionId] as { DependsOn?: string[] }).DependsOn).toContain(copyId);
+  });
+
+  it('lets the copier read the one parameter and write the one store, nothing more', () => {
+    const [kvsId] = only('AWS::CloudFront::KeyValueStore');
+    const [, copier] = only('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('KeyValueStore') });
+    const roleId = (copier.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const [, policy] = only('AWS::IAM::Policy', { Roles: [{ Ref: roleId }] });
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: `arn:aws:ssm:eu-west-1:123456789012:parameter${tokenKeyParameter}`,
+      },
+      {
+        Effect: 'Allow',
+        Action: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:PutKey'],
+        Resource: { 'Fn::GetAtt': [kvsId, 'Arn'] },
+      },
+    ]);
   });
 });
 
@@ -165,7 +341,6 @@ describe('public API', () => {
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}', RestApiId: { Ref: apiId } });
     template.allResourcesProperties('AWS::ApiGateway::Method', { HttpMethod: 'ANY', Integration: Match.objectLike({ Type: 'AWS_PROXY' }) });
     template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'prod' });
-    template.hasOutput('OsAuthUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['/identity/v3'])] } });
   });
 });
 
