@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../infra/local/state-dir.js';
 import { createLatency } from './benchmarks/create-latency.js';
+import { imageUpload } from './benchmarks/image-upload.js';
 import { listServers } from './benchmarks/list-servers.js';
 import { memory } from './benchmarks/memory.js';
 import { parallelCreates } from './benchmarks/parallel-creates.js';
@@ -16,7 +17,7 @@ import { realGuests } from './benchmarks/real-guests.js';
 import { stopAllClouds } from './local-cloud.js';
 import type { Benchmark, BenchResult } from './result.js';
 
-const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests];
+const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload];
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = args.only ? new Set(args.only.split(',')) : undefined;

@@ -11,6 +11,8 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { logger } from '../../shared/logger.js';
+// The API refuses shorter keys; so does the deploy.
+import { MIN_KEY_BYTES } from '../../functions/api/identity/token-key.js';
 
 /**
  * Custom resource (CDK Provider framework, onEvent): copies the token signing key from its SSM
@@ -29,8 +31,6 @@ const PropertiesSchema = z.object({
 });
 type Properties = z.infer<typeof PropertiesSchema>;
 
-/** The API refuses shorter keys (functions/api/identity/token-key.ts); so does the deploy. */
-const MIN_KEY_BYTES = 32;
 /** Another writer changing the store between Describe and PutKey makes PutKey fail with a conflict. */
 const PUT_ATTEMPTS = 5;
 

@@ -8,8 +8,10 @@ import cf from 'cloudfront';
  * unknown length) this function checks the caller's token (the
  * API's signed format, `<payload>.<signature>`, HMAC-SHA256 under the key kept in the
  * distribution's KeyValueStore) and sends the request to the image bucket's origin (signed by
- * origin access control) under `image-uploads/<image>/<project>/<role>/<request id>`. The
- * image-data function then checks the uploader against the image and hashes the bytes.
+ * origin access control) under
+ * `image-uploads/<image>/<project>/<admin|member>/<user>/<token id>/<token issued, ms>/<request id>`.
+ * The image-data function then checks the token against revocations and the uploader against
+ * the image, and hashes the bytes.
  * Every other method goes on to the API. The local runtime runs this very file
  * (infra/local/edge-server.ts). The constants below are those of shared/resources.ts.
  */
@@ -19,7 +21,7 @@ var MAX_API_UPLOAD_BYTES = 4669440;
 var TOKEN_KEY_NAME = 'token-key';
 var UPLOAD_PREFIX = 'image-uploads/';
 var DATA_PATH = /^\/image\/v2\/images\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/file$/;
-var ID = /^[A-Za-z0-9-]{1,64}$/;
+var ID = /^[A-Za-z0-9_-]{1,64}$/;
 var crypto = require('crypto');
 
 async function handler(event) {
@@ -36,7 +38,7 @@ async function handler(event) {
   if (typeof caller === 'string') return unauthorized(caller);
 
   var role = caller.roles.some(function (r) { return r.name === 'admin'; }) ? 'admin' : 'member';
-  request.uri = '/' + UPLOAD_PREFIX + match[1] + '/' + caller.project_id + '/' + role + '/' + event.context.requestId;
+  request.uri = '/' + UPLOAD_PREFIX + [match[1], caller.project_id, role, caller.user_id, caller.id, caller.issued, event.context.requestId].join('/');
   request.querystring = {};
   // The token goes no further, and S3 options (storage class, metadata, ...) are not the viewer's to set.
   for (var name in request.headers) {
@@ -58,9 +60,18 @@ async function verify(token, key) {
   } catch (e) {
     return 'The token is malformed.';
   }
-  if (!payload || !ID.test(payload.project_id) || !Array.isArray(payload.roles)) return 'The token is malformed.';
-  if (!(Date.parse(payload.expires_at) > Date.now())) return 'The token has expired.';
+  if (!payload || !ID.test(payload.project_id) || !ID.test(payload.user_id) || !ID.test(payload.id) || !Array.isArray(payload.roles)) {
+    return 'The token is malformed.';
+  }
+  payload.issued = millis(payload.issued_at);
+  if (isNaN(payload.issued)) return 'The token is malformed.';
+  if (!(millis(payload.expires_at) > Date.now())) return 'The token has expired.';
   return payload;
+}
+
+/** Keystone's times have microseconds (`...17.893000Z`); Date.parse is only specified for milliseconds. */
+function millis(time) {
+  return Date.parse(String(time).replace(/\.(\d{3})\d*Z$/, '.$1Z'));
 }
 
 /** Keystone's 401, which keystonemiddleware answers for every service. */

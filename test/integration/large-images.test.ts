@@ -151,19 +151,31 @@ describe('images at real sizes', () => {
     await api('DELETE', `/image/v2/images/${id}`, { token });
   }, 60_000);
 
+  it('refuses data staged with a token revoked meanwhile (the edge has no revocation list)', async () => {
+    const id = await createEmptyImage(`revoked-${suffix}`, 'raw');
+    const doomed = await issueToken(user);
+    const revoked = await api('DELETE', '/identity/v3/auth/tokens', { token, headers: { 'X-Subject-Token': doomed } });
+    expect(revoked.status).toBe(204);
+    expect((await putData(id, randomBytes(5 * 1024 * 1024), { 'X-Auth-Token': doomed })).status).toBe(200);
+    await waitFor('the revoked upload to be deleted', async () => (await stagedUploads(id)).length === 0);
+    expect(await showImage(id)).toMatchObject({ status: 'queued', size: null });
+    await api('DELETE', `/image/v2/images/${id}`, { token });
+  }, 60_000);
+
   it('finishes an upload whose first receiving died after claiming the image (the retried event finds its claim)', async () => {
     useCloudEnvironment();
     const { claimUpload, getImage } = await import('../../shared/store/images.js');
     const id = await createEmptyImage(`retried-${suffix}`, 'raw');
-    const project = (await showImage(id)).owner as string;
+    const caller = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+    const key = `${imageUploadPrefix}${id}/${caller.project_id}/member/${caller.user_id}/${caller.id}/${Date.parse(caller.issued_at)}/req-died`;
     // The first delivery claimed the image (queued → saving) and died.
     expect(await claimUpload((await getImage(id, true))!, new Date(), 'req-died')).toBeTruthy();
     const data = randomBytes(4096);
-    await objects().send(new PutObjectCommand({ Bucket: cloud().imageBucket, Key: `${imageUploadPrefix}${id}/${project}/member/req-died`, Body: data }));
+    await objects().send(new PutObjectCommand({ Bucket: cloud().imageBucket, Key: key, Body: data }));
     await waitFor('the retried upload to become active', async () => (await showImage(id)).status === 'active');
     expect(await showImage(id)).toMatchObject(digests(data));
     // A redelivered event finds no staged data and changes nothing.
-    await handleImageDataArrival(s3Event(`${imageUploadPrefix}${id}/${project}/member/req-died`));
+    await handleImageDataArrival(s3Event(key));
     expect(await showImage(id)).toMatchObject({ status: 'active', ...digests(data) });
     await api('DELETE', `/image/v2/images/${id}`, { token });
   }, 60_000);

@@ -22,7 +22,10 @@ export const RevocationSchema = z.object({
 });
 export type Revocation = z.infer<typeof RevocationSchema>;
 
-export function revokes(rule: Revocation, token: TokenContext): boolean {
+/** What revocation rules look at in a token. */
+export type RevocableToken = Pick<TokenContext, 'id' | 'user_id' | 'project_id' | 'issued_at'>;
+
+export function revokes(rule: Revocation, token: RevocableToken): boolean {
   if (rule.token_id !== undefined) return rule.token_id === token.id;
   if (rule.user_id === undefined && rule.project_id === undefined) return false;
   if (rule.user_id !== undefined && rule.user_id !== token.user_id) return false;
@@ -42,7 +45,7 @@ let loaded: { at: number; rules: Revocation[] } | undefined;
 let loading: Promise<Revocation[]> | undefined;
 const local: Revocation[] = [];
 
-export async function isRevoked(token: TokenContext, now = Date.now()): Promise<boolean> {
+export async function isRevoked(token: RevocableToken, now = Date.now()): Promise<boolean> {
   const rules = await currentRules(now);
   return rules.some((rule) => revokes(rule, token)) || local.some((rule) => revokes(rule, token));
 }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { config } from '../../../shared/config.js';
 
-const MIN_KEY_BYTES = 32;
+export const MIN_KEY_BYTES = 32;
 
 /**
  * The token signing key: base64 of at least 32 random bytes, read from TOKEN_KEY_FILE (local

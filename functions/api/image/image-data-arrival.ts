@@ -9,17 +9,29 @@ import { BadRequest } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { imageUploadPrefix } from '../../../shared/resources.js';
 import { claimUpload, completeUpload, getImage, releaseUpload } from '../../../shared/store/images.js';
+import { isRevoked } from '../identity/revocations.js';
 import { storeImageData } from './image-upload.js';
 
 /** How often the receiving of a large image logs its progress. */
 const PROGRESS_EVERY_BYTES = 256 * 1024 * 1024;
 
-/** `image-uploads/<image id>/<project id>/<admin|member>/<request id>`, as the front's function names it. */
+const Segment = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+/**
+ * `image-uploads/<image>/<project>/<admin|member>/<user>/<token id>/<token issued, epoch ms>/<request id>`,
+ * as the front's function names it (infra/edge/image-upload-router.js) after checking the token's signature.
+ */
 const UploadKeySchema = z
   .string()
   .transform((key) => key.slice(imageUploadPrefix.length).split('/'))
-  .pipe(z.tuple([z.uuid(), z.string().min(1), z.enum(['admin', 'member']), z.string().min(1)]))
-  .transform(([imageId, projectId, role, uploadId]) => ({ imageId, projectId, role, uploadId }));
+  .pipe(z.tuple([z.uuid(), Segment, z.enum(['admin', 'member']), Segment, Segment, z.string().regex(/^\d{1,15}$/), Segment]))
+  .transform(([imageId, projectId, role, userId, tokenId, issuedMs, uploadId]) => ({
+    imageId,
+    projectId,
+    role,
+    uploadId,
+    token: { id: tokenId, user_id: userId, project_id: projectId, issued_at: new Date(Number(issuedMs)).toISOString() },
+  }));
 type StagedUpload = z.infer<typeof UploadKeySchema> & { key: string };
 
 /**
@@ -53,7 +65,8 @@ async function receiveUpload(upload: StagedUpload, bytes: number): Promise<void>
     return;
   }
   const image = await getImage(upload.imageId, true);
-  const refusal = refusalOf(image, upload);
+  // The front checked the signature and expiry only: it has no revocation list.
+  const refusal = (await isRevoked(upload.token)) ? 'The token was revoked.' : refusalOf(image, upload);
   if (refusal) return refuse(upload, refusal);
 
   const claimed = await claimUpload(image!, new Date(), upload.uploadId);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signToken } from '../../../functions/api/identity/token-signing.js';
+import { keystoneTime, signToken } from '../../../functions/api/identity/token-signing.js';
 import { MAX_UPLOAD_BYTES } from '../../../functions/api/image/image-data.js';
 import { caller } from '../image/support.js';
 import { edge, imageUploadPrefix } from '../../../shared/resources.js';
@@ -15,11 +15,12 @@ const router = loadViewerRequestFunction(edge.functionFile, (name) => {
 
 const IMAGE = '0b8e4c0e-5c1a-4c6e-9d0a-6f2b9a7e0c11';
 const hour = 3600_000;
+const issued = new Date(Date.now() - 1000);
 
+/** Times as the API writes them: Keystone's, with microseconds. */
 function tokenFor(project: string, roles: string[] = ['member'], expiresInMs = hour, signingKey = key): string {
-  const now = Date.now();
   return signToken(
-    { ...caller(project, roles), issued_at: new Date(now).toISOString(), expires_at: new Date(now + expiresInMs).toISOString() },
+    { ...caller(project, roles), id: 'tok_en-1', issued_at: keystoneTime(issued), expires_at: keystoneTime(new Date(Date.now() + expiresInMs)) },
     signingKey,
   );
 }
@@ -33,13 +34,13 @@ function request(method: string, uri: string, token?: string, length = MAX_UPLOA
 const DATA = `/image/v2/images/${IMAGE}/file`;
 
 describe('image upload router (CloudFront viewer-request function)', () => {
-  it('sends an authenticated PUT of image data to the storage origin under a key naming image, project, role and request', async () => {
+  it('sends an authenticated PUT of image data to the storage origin under a key naming image, caller, token and request', async () => {
     const req = request('PUT', DATA, tokenFor('project-a'));
     req.headers['x-amz-storage-class'] = { value: 'GLACIER' };
     const outcome = await router(req, 'req-1');
     expect(outcome).toMatchObject({ kind: 'request', originId: edge.storageOriginId });
     if (outcome.kind !== 'request') return;
-    expect(outcome.request.uri).toBe(`/${imageUploadPrefix}${IMAGE}/project-a/member/req-1`);
+    expect(outcome.request.uri).toBe(`/${imageUploadPrefix}${IMAGE}/project-a/member/user/tok_en-1/${issued.getTime()}/req-1`);
     expect(outcome.request.querystring).toEqual({});
     // The token goes no further than the edge, nor do S3 options.
     expect(Object.keys(outcome.request.headers).sort()).toEqual(['content-length', 'content-type']);
@@ -47,7 +48,7 @@ describe('image upload router (CloudFront viewer-request function)', () => {
 
   it('marks uploads by admins, who may upload to any project’s image', async () => {
     const outcome = await router(request('PUT', DATA, tokenFor('admin-project', ['admin', 'member'])), 'req-2');
-    expect(outcome.kind === 'request' && outcome.request.uri).toBe(`/${imageUploadPrefix}${IMAGE}/admin-project/admin/req-2`);
+    expect(outcome.kind === 'request' && outcome.request.uri).toBe(`/${imageUploadPrefix}${IMAGE}/admin-project/admin/user/tok_en-1/${issued.getTime()}/req-2`);
   });
 
   it('leaves uploads the API function takes itself to it, and sends an upload of unknown length to storage', async () => {
