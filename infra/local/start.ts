@@ -50,8 +50,10 @@ async function stopAll(exitCode: number): Promise<void> {
   const steps = started.reverse();
   say(`stopping: ${steps.map((s) => s.what).join(', ') || 'nothing was started yet'}`);
   for (const step of steps) {
+    const begun = Date.now();
     try {
       await step.stop();
+      say(`stopped ${step.what} (${((Date.now() - begun) / 1000).toFixed(1)} s)`);
     } catch (err) {
       say(`could not stop ${step.what}: ${(err as Error).message}`);
     }
@@ -125,8 +127,11 @@ async function main(): Promise<void> {
     port,
   });
   await track('API', async () => {
-    await new Promise((r) => server.close(r));
+    const closed = new Promise((r) => server.close(r));
+    // close() waits for every open connection to end: a client still sending (or holding a
+    // request open) would stall the stop until the test harness SIGKILLs it, orphaning the emulators.
     server.closeAllConnections();
+    await closed;
   });
   // The stack's image bucket notifies the image data function of uploads; s3rver's events stand in for it.
   const { handleImageDataArrival } = await import('../../functions/api/image/image-data-arrival.js');
