@@ -18,8 +18,8 @@ const FILE = '/image/v2/images/{image_id}/file';
 /**
  * The largest image PUT whose bytes pass through the function. A Lambda invocation carries at
  * most 6 MB, and API Gateway hands binary bodies over base64-encoded (4 bytes per 3), with
- * headers beside them. On the deployed stack, uploads do not reach the function at all: the
- * public front sends them to S3 (docs/images.md, image-data-arrival.ts).
+ * headers beside them. The public front sends larger uploads to S3 instead (docs/images.md,
+ * image-data-arrival.ts); its edge function (infra/edge/) holds the same number.
  */
 export const MAX_UPLOAD_BYTES = Math.floor(((6 * 1024 * 1024 - 64 * 1024) * 3) / 4);
 
@@ -33,15 +33,15 @@ const octetStream = (req: ApiRequest) =>
   (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/octet-stream';
 
 /**
- * PUT /v2/images/{id}/file reaching the API itself (a client of the API Gateway URL, not of the
- * public front): queued → saving → active in the request, 204, for data that fits in one
- * invocation. A failure puts the image back to queued.
+ * PUT /v2/images/{id}/file with data that fits in one invocation (the front sends larger data to
+ * S3): queued → saving → active in the request, 204, as Glance. A failure puts the image back
+ * to queued.
  */
 async function upload(req: ApiRequest): Promise<ApiResponse> {
   if (!octetStream(req)) throw new UnsupportedMediaType('Image data must be sent as application/octet-stream.');
   if (req.body.length > MAX_UPLOAD_BYTES) {
     throw new RequestTooLarge(
-      `Image data of ${req.body.length} bytes exceeds the ${MAX_UPLOAD_BYTES} bytes the API function accepts; upload through the public endpoint.`,
+      `Image data of ${req.body.length} bytes exceeds the ${MAX_UPLOAD_BYTES} bytes the API function accepts; larger uploads go through the public endpoint (CloudFront), not the API Gateway URL.`,
     );
   }
   const image = await loadVisibleImage(req);
