@@ -77,18 +77,21 @@ export const CONFIG_OVERRIDES = [
   { flag: 'virt-type', path: ['qemu', 'virt_type'], kind: 'string' },
 ] as const;
 
-/** Whether qemu-system-x86_64 is an executable on PATH. */
-export function qemuInstalled(path = process.env.PATH ?? ''): boolean {
+/** Whether `command` is an executable in one of PATH's directories. */
+export function onPath(command: string, path = process.env.PATH ?? ''): boolean {
   return path.split(delimiter).some((dir) => {
     if (!dir) return false;
     try {
-      accessSync(join(dir, 'qemu-system-x86_64'), constants.X_OK);
+      accessSync(join(dir, command), constants.X_OK);
       return true;
     } catch {
       return false;
     }
   });
 }
+
+/** Whether qemu-system-x86_64 is an executable on PATH. */
+export const qemuInstalled = (path?: string): boolean => onPath('qemu-system-x86_64', path);
 
 export const envVarOf = (flag: string) => `HOST_AGENT_${flag.toUpperCase().replace(/-/g, '_')}`;
 

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { onPath } from '../../host-agent/config.js';
 import { openrc } from '../../infra/local/state-dir.js';
 import { sleep } from '../client.js';
 import { onOwnCloud, type BenchCloud } from '../local-cloud.js';
@@ -29,7 +30,7 @@ const shape = { hosts: 1 };
  */
 export const imageUpload: Benchmark = {
   name: 'image-upload',
-  unavailable: () => (commandExists('openstack') ? undefined : 'the openstack CLI (python3-openstackclient) is not installed'),
+  unavailable: () => (onPath('openstack') ? undefined : 'the openstack CLI (python3-openstackclient) is not installed'),
   run: () => onOwnCloud(shape, measure),
 };
 
@@ -131,14 +132,4 @@ async function md5Of(path: string): Promise<string> {
   const hash = createHash('md5');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
-}
-
-function commandExists(name: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => {
-    try {
-      return statSync(join(dir, name)).isFile();
-    } catch {
-      return false;
-    }
-  });
 }
