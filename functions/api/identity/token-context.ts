@@ -16,4 +16,7 @@ export const TokenContextSchema = z.object({
 });
 export type TokenContext = z.infer<typeof TokenContextSchema>;
 
-export const isAdmin = (ctx: TokenContext) => ctx.roles.some((r) => r.name === 'admin');
+/** Who a policy check is about: a token's project and roles (a verified token, or what the image upload front vouched for). */
+export type Caller = Pick<TokenContext, 'project_id' | 'roles'>;
+
+export const isAdmin = (ctx: Caller) => ctx.roles.some((r) => r.name === 'admin');

@@ -1,16 +1,17 @@
 import { Transform, type Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { z } from 'zod';
 import { objects } from '../../../shared/aws.js';
 import { config } from '../../../shared/config.js';
 import { imageObjectKey, type Image } from '../../../shared/domain/image.js';
-import { BadRequest } from '../../../shared/errors.js';
+import { ApiError, BadRequest } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { imageUploadPrefix } from '../../../shared/resources.js';
-import { claimUpload, completeUpload, getImage, releaseUpload } from '../../../shared/store/images.js';
+import { claimUpload, completeUpload, getImage, releaseUpload, type UploadedData } from '../../../shared/store/images.js';
 import { isRevoked } from '../identity/revocations.js';
-import { storeImageData } from './image-upload.js';
+import { notFound } from './image-policy.js';
+import { assertCanReceiveData, deleteImageObject, storeImageData } from './image-upload.js';
 
 /** How often the receiving of a large image logs its progress. */
 const PROGRESS_EVERY_BYTES = 256 * 1024 * 1024;
@@ -27,9 +28,8 @@ const UploadKeySchema = z
   .pipe(z.tuple([z.uuid(), Segment, z.enum(['admin', 'member']), Segment, Segment, z.string().regex(/^\d{1,15}$/), Segment]))
   .transform(([imageId, projectId, role, userId, tokenId, issuedMs, uploadId]) => ({
     imageId,
-    projectId,
-    role,
     uploadId,
+    caller: { project_id: projectId, roles: [{ id: role, name: role }] },
     token: { id: tokenId, user_id: userId, project_id: projectId, issued_at: new Date(Number(issuedMs)).toISOString() },
   }));
 type StagedUpload = z.infer<typeof UploadKeySchema> & { key: string };
@@ -52,7 +52,7 @@ export async function handleImageDataArrival(event: S3Event): Promise<void> {
     const parsed = UploadKeySchema.safeParse(key);
     if (!parsed.success) {
       logger.warn('image upload under a key the front does not make; deleted', { key });
-      await deleteObject(key);
+      await deleteImageObject(key);
       continue;
     }
     await receiveUpload({ ...parsed.data, key }, record.s3.object.size);
@@ -84,31 +84,34 @@ async function receiveUpload(upload: StagedUpload, bytes: number): Promise<void>
     return refuse(upload, err.message);
   }
   await activate(claimed, data);
-  await deleteObject(upload.key);
+  await deleteImageObject(upload.key);
 }
 
 /** Why Glance would have refused this upload (404, 403, 400), or undefined. */
 function refusalOf(image: Image | undefined, upload: StagedUpload): string | undefined {
-  if (!image) return `No image found with ID ${upload.imageId}`;
-  const mayChange = upload.role === 'admin' || image.owner === upload.projectId;
-  if (!mayChange) return `Project ${upload.projectId} is not permitted to upload data to image ${image.id}.`;
-  if (!image.disk_format || !image.container_format) return 'Properties disk_format, container_format must be set prior to saving data.';
-  return undefined;
+  if (!image) return notFound(upload.imageId).message;
+  try {
+    assertCanReceiveData(image, upload.caller);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ApiError) return err.message;
+    throw err;
+  }
 }
 
 async function refuse(upload: StagedUpload, reason: string): Promise<void> {
   logger.warn('uploaded image data refused; deleted', { image_id: upload.imageId, upload_id: upload.uploadId, reason });
-  await deleteObject(upload.key);
+  await deleteImageObject(upload.key);
 }
 
-async function activate(claimed: Image, data: Awaited<ReturnType<typeof storeImageData>>): Promise<void> {
+async function activate(claimed: Image, data: UploadedData): Promise<void> {
   const active = await completeUpload(claimed, data, new Date().toISOString());
   if (active) {
     logger.info('image active', { image_id: claimed.id, size: data.size, checksum: data.checksum });
     return;
   }
   const now = await getImage(claimed.id, true);
-  if (!now) await deleteObject(imageObjectKey(claimed.id));
+  if (!now) await deleteImageObject(imageObjectKey(claimed.id));
   else logger.info('image changed while its data was received; left as it is', { image_id: claimed.id, status: now.status });
 }
 
@@ -119,14 +122,6 @@ async function stagedObjectExists(key: string): Promise<boolean> {
   } catch (err) {
     if (err instanceof NotFound || err instanceof NoSuchKey) return false;
     throw err;
-  }
-}
-
-async function deleteObject(key: string): Promise<void> {
-  try {
-    await objects().send(new DeleteObjectCommand({ Bucket: config().IMAGE_BUCKET, Key: key }));
-  } catch (error) {
-    logger.error('could not delete image data', { key, error: error as Error });
   }
 }
 

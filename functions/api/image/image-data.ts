@@ -1,16 +1,14 @@
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objects } from '../../../shared/aws.js';
 import { config } from '../../../shared/config.js';
 import { imageObjectKey } from '../../../shared/domain/image.js';
-import { ApiError, BadRequest, Conflict, NotFound, RequestTooLarge, UnsupportedMediaType } from '../../../shared/errors.js';
-import { logger } from '../../../shared/logger.js';
+import { ApiError, Conflict, NotFound, RequestTooLarge, UnsupportedMediaType } from '../../../shared/errors.js';
 import { claimUpload, completeUpload, releaseUpload } from '../../../shared/store/images.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
-import { assertCanModify } from './image-policy.js';
-import { storeImageData } from './image-upload.js';
+import { assertCanReceiveData, deleteImageObject, storeImageData } from './image-upload.js';
 import { loadVisibleImage } from './images.js';
 
 const FILE = '/image/v2/images/{image_id}/file';
@@ -45,10 +43,7 @@ async function upload(req: ApiRequest): Promise<ApiResponse> {
     );
   }
   const image = await loadVisibleImage(req);
-  assertCanModify(image, req.auth, 'upload data to');
-  if (!image.disk_format || !image.container_format) {
-    throw new BadRequest('Properties disk_format, container_format must be set prior to saving data.');
-  }
+  assertCanReceiveData(image, req.auth);
 
   const claimed = await claimUpload(image, new Date());
   if (!claimed) throw new Conflict(`Image status transition from ${image.status} to saving is not allowed`);
@@ -62,18 +57,10 @@ async function upload(req: ApiRequest): Promise<ApiResponse> {
   }
   const active = await completeUpload(claimed, data, new Date().toISOString());
   if (!active) {
-    await deleteData(claimed.id);
+    await deleteImageObject(imageObjectKey(claimed.id));
     throw new ApiError(410, 'gone', 'Gone', `Image ${claimed.id} could not be found after upload. The image may have been deleted during the upload.`);
   }
   return json(204);
-}
-
-async function deleteData(imageId: string): Promise<void> {
-  try {
-    await objects().send(new DeleteObjectCommand({ Bucket: config().IMAGE_BUCKET, Key: imageObjectKey(imageId) }));
-  } catch (error) {
-    logger.error('could not delete data of an image deleted during its upload', { image_id: imageId, error: error as Error });
-  }
 }
 
 /**

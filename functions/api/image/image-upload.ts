@@ -1,11 +1,24 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { objects } from '../../../shared/aws.js';
 import { config } from '../../../shared/config.js';
-import { imageObjectKey, type DiskFormat } from '../../../shared/domain/image.js';
+import { imageObjectKey, type DiskFormat, type Image } from '../../../shared/domain/image.js';
+import { BadRequest } from '../../../shared/errors.js';
+import { logger } from '../../../shared/logger.js';
 import type { UploadedData } from '../../../shared/store/images.js';
+import type { Caller } from '../identity/token-context.js';
 import { HEAD_BYTES, inspectHead, virtualSizeOf } from './disk-inspect.js';
+import { assertCanModify } from './image-policy.js';
+
+/** What Glance checks before it takes an image's data: the caller may change it (404, 403) and its formats are set (400). */
+export function assertCanReceiveData(image: Image, caller: Caller): void {
+  assertCanModify(image, caller, 'upload data to');
+  if (!image.disk_format || !image.container_format) {
+    throw new BadRequest('Properties disk_format, container_format must be set prior to saving data.');
+  }
+}
 
 /** Counts, hashes and inspects the bytes flowing through it; fails the stream on a refused disk header. */
 export class ImageDataMeter extends Transform {
@@ -76,4 +89,13 @@ export async function storeImageData(imageId: string, diskFormat: DiskFormat | n
   });
   await upload.done();
   return meter.result();
+}
+
+/** Deletes an object of the image bucket while cleaning up after an upload: a failure is logged, not thrown. */
+export async function deleteImageObject(key: string): Promise<void> {
+  try {
+    await objects().send(new DeleteObjectCommand({ Bucket: config().IMAGE_BUCKET, Key: key }));
+  } catch (error) {
+    logger.error('could not delete image data', { key, error: error as Error });
+  }
 }
