@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, Socket, type Server } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { createServer, Socket } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createSqsServer } from 'local-aws-sqs';
+import { closeServer } from './close-server.js';
 import S3rver from 's3rver';
 import type { S3Event } from 'aws-lambda';
 
@@ -31,7 +33,7 @@ export async function startEmulators(stateDir: string): Promise<Emulators> {
   await waitForPort(dynamoPort, dynoxide);
 
   const sqsPort = await freePort();
-  const sqs: Server = await createSqsServer({ port: sqsPort, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false } as never);
+  const sqs = await createSqsServer({ port: sqsPort, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false } as never);
 
   const s3Port = await freePort();
   const s3 = new S3rver({ port: s3Port, address: '127.0.0.1', silent: true, directory: join(stateDir, 's3'), vhostBuckets: false });
@@ -45,14 +47,14 @@ export async function startEmulators(stateDir: string): Promise<Emulators> {
     },
     onS3Event: (listener) => void s3.on('event', listener),
     async stop() {
-      await new Promise<void>((resolve) => sqs.close(() => resolve()));
-      (sqs as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      await s3.close();
+      // The one emulator in its own process first: nothing must outlive this process.
       if (dynoxide.exitCode === null) {
         const exited = new Promise((resolve) => dynoxide.once('exit', resolve));
         dynoxide.kill('SIGTERM');
         await exited;
       }
+      const s3Server = (s3 as unknown as { httpServer?: HttpServer }).httpServer;
+      await Promise.all([closeServer(sqs), s3Server ? closeServer(s3Server) : s3.close()]);
     },
   };
 }

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { conductorQueue, edge, localImageBucket, schedulerQueue, sweeper, tableDefinition } from '../../shared/resources.js';
 import { startAgent, stopAgent } from './agents.js';
+import { closeServer } from './close-server.js';
 import { startEmulators, type Emulators } from './emulators.js';
 import { adminPassword, cloudInfoPath, openrc, stateDir, type CloudInfo } from './state-dir.js';
 
@@ -126,13 +127,7 @@ async function main(): Promise<void> {
     },
     port,
   });
-  await track('API', async () => {
-    const closed = new Promise((r) => server.close(r));
-    // close() waits for every open connection to end: a client still sending (or holding a
-    // request open) would stall the stop until the test harness SIGKILLs it, orphaning the emulators.
-    server.closeAllConnections();
-    await closed;
-  });
+  await track('API', () => closeServer(server));
   // The stack's image bucket notifies the image data function of uploads; s3rver's events stand in for it.
   const { handleImageDataArrival } = await import('../../functions/api/image/image-data-arrival.js');
   emulators?.onS3Event((event) => void handleImageDataArrival(event).catch((err) => say(`image data arrival failed: ${(err as Error).message}`)));
