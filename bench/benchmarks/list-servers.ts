@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InstanceSchema, type Instance } from '../../shared/domain/instance.js';
 import { VmState } from '../../shared/domain/instance-states.js';
-import { SHARED_NETWORK_NAME } from '../../functions/api/network/shared-network.js';
 import { handlerEnvironment, type CloudInfo } from '../../infra/local/state-dir.js';
 import { createTenants, sleep, TINY, type Tenant } from '../client.js';
 import { onOwnCloud, type BenchCloud } from '../local-cloud.js';
@@ -126,7 +125,7 @@ function activeInstance(tenant: Tenant, n: number): Instance {
     config_drive: false,
     availability_zone: null,
     requested_networks: 'auto',
-    addresses: { [SHARED_NETWORK_NAME]: [{ addr: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, version: 4, type: 'fixed', mac_addr: 'fa:16:3e:00:00:01' }] },
+    addresses: { shared: [{ addr: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, version: 4, type: 'fixed', mac_addr: 'fa:16:3e:00:00:01' }] },
     vm_state: VmState.ACTIVE,
     task_state: null,
     power_state: 1,

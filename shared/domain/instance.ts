@@ -63,7 +63,10 @@ export const InstanceSchema = z.object({
   availability_zone: z.string().nullable().default(null),
   /** What the user asked for in `networks`: 'auto', 'none', or network ids. */
   requested_networks: z.union([z.literal('auto'), z.literal('none'), z.array(z.string())]).default('auto'),
+  /** Nova's network info cache: rebuilt from the server's ports whenever they or their floating IPs change. */
   addresses: z.record(z.string(), z.array(AddressSchema)).default({}),
+  /** The security groups asked for at boot, by name or id, as the server view shows them. */
+  security_groups: z.array(z.string()).default(['default']),
   vm_state: z.enum(Object.values(VmState) as [VmState, ...VmState[]]),
   task_state: z.enum(Object.values(TaskState) as [TaskState, ...TaskState[]]).nullable(),
   power_state: z.number().int().default(0),

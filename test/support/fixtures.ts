@@ -44,6 +44,7 @@ export function newInstance(projectId: string, fields: Partial<Instance> = {}): 
     availability_zone: null,
     requested_networks: 'none',
     addresses: {},
+    security_groups: ['default'],
     vm_state: VmState.BUILDING,
     task_state: TaskState.SCHEDULING,
     power_state: 0,

@@ -10,16 +10,15 @@ import { sendMessage } from '../../../shared/messages/send.js';
 import { getFlavor } from '../../../shared/store/flavors.js';
 import { getImage } from '../../../shared/store/images.js';
 import { listHosts } from '../../../shared/store/hosts.js';
-import { allocateAddresses } from '../../../shared/store/ipam.js';
 import { createInstances, deadlineFor, getQuotaUsage, QuotaExceededError } from '../../../shared/store/instances.js';
 import { getKeypair } from '../../../shared/store/keypairs.js';
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
 import { imageVisibleTo } from '../image/image-policy.js';
-import { SHARED_NETWORK_ID, SHARED_NETWORK_NAME, SHARED_SUBNET_CIDR } from '../network/shared-network.js';
 import { resourceLinks } from './links.js';
 import { flavorVisibleTo } from './policy.js';
+import { allocatePorts, resolveNics, resolveSecurityGroups, type NicRequest } from './server-networks.js';
 
 const uuid = z.string().uuid();
 const MetadataSchema = z
@@ -53,8 +52,6 @@ const CreateServerSchema = z.strictObject({
   'OS-SCH-HNT:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
   'os:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
 });
-
-type ServerRequest = z.infer<typeof CreateServerSchema>['server'];
 
 const truthy = (v: boolean | string | undefined) => v === true || v === 'True' || v === 'true';
 const lastPathSegment = (ref: string) => ref.replace(/\/+$/, '').split('/').pop() ?? ref;
@@ -93,14 +90,13 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   const keypair = server.key_name ? await getKeypair(req.auth.user_id, server.key_name) : undefined;
   if (server.key_name && !keypair) throw new BadRequest('Invalid key_name provided.');
   if (server.availability_zone) await checkZone(server.availability_zone);
-  const networks = requestedNetworks(server);
+  const nics = await resolveNics(req.auth, server.networks, maxCount);
+  const securityGroupIds = await resolveSecurityGroups(req.auth.project_id, server.security_groups);
 
   const count = await instancesToCreate(req.auth.project_id, flavor, minCount, maxCount);
   const reservationId = `r-${randomUUID().slice(0, 8)}`;
   const now = new Date().toISOString();
-  const addresses = networks === 'none' ? [] : await allocateAddresses(SHARED_NETWORK_ID, SHARED_SUBNET_CIDR, count);
   const instances: Instance[] = Array.from({ length: count }, (_, k): Instance => {
-    const address = addresses[k];
     const name = count > 1 ? `${server.name}-${k + 1}` : server.name;
     return {
       id: randomUUID(),
@@ -117,8 +113,9 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       user_data: server.user_data ?? null,
       config_drive: truthy(server.config_drive),
       availability_zone: server.availability_zone ?? null,
-      requested_networks: networks,
-      addresses: address ? { [SHARED_NETWORK_NAME]: [{ addr: address.addr, version: 4, type: 'fixed', mac_addr: address.mac_addr }] } : {},
+      requested_networks: requestedNetworks(nics),
+      addresses: {},
+      security_groups: server.security_groups?.map((g) => g.name) ?? ['default'],
       vm_state: VmState.BUILDING,
       task_state: TaskState.SCHEDULING,
       power_state: 0,
@@ -137,9 +134,14 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     };
   });
 
+  // The ports first (they may be refused: an address taken, the port quota); if the servers are
+  // then refused (their quota), the ports go again.
+  const ports = await allocatePorts(instances, nics, securityGroupIds);
+  for (const i of instances) i.addresses = ports.addresses.get(i.id) ?? {};
   try {
     await createInstances(instances);
   } catch (err) {
+    await ports.release();
     if (err instanceof QuotaExceededError) throw new QuotaExceeded(err.message);
     throw err;
   }
@@ -161,7 +163,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       id: first.id,
       links: resourceLinks(req, 'servers', first.id),
       'OS-DCF:diskConfig': 'MANUAL',
-      security_groups: [{ name: 'default' }],
+      security_groups: first.security_groups.map((name) => ({ name })),
       adminPass: server.adminPass ?? randomUUID().replace(/-/g, '').slice(0, 12),
     },
   });
@@ -182,18 +184,9 @@ async function instancesToCreate(projectId: string, flavor: { vcpus: number; ram
   return Math.max(min, Math.min(max, room));
 }
 
-function requestedNetworks(server: ServerRequest): Instance['requested_networks'] {
-  const n = server.networks;
-  if (n === undefined || n === 'auto') return 'auto';
-  if (n === 'none') return 'none';
-  if (n.length === 0) return 'none';
-  for (const entry of n) {
-    if (entry.port) throw new BadRequest('Ports are not supported: this cloud has one shared network; pass its uuid.');
-    if (!entry.uuid) throw new BadRequest('Bad networks format: network uuid is not in proper format or missing.');
-    if (entry.uuid !== SHARED_NETWORK_ID) throw new BadRequest(`Network ${entry.uuid} could not be found.`);
-    if (entry.fixed_ip) throw new BadRequest('Fixed IPs are not supported yet.');
-  }
-  return n.map((e) => e.uuid!);
+/** The networks a server was booted on, for its record: ids, or 'none'. */
+function requestedNetworks(nics: NicRequest[]): Instance['requested_networks'] {
+  return nics.length ? nics.map((n) => n.network.id) : 'none';
 }
 
 async function checkZone(zone: string): Promise<void> {

@@ -9,7 +9,7 @@ export function errorBody(service: Service, err: ApiError): unknown {
     case 'identity':
       return { error: { code: err.status, message: err.message, title: err.title } };
     case 'network':
-      return { NeutronError: { type: err.name, message: err.message, detail: '' } };
+      return { NeutronError: { type: NEUTRON_TYPES[err.name] ?? err.name, message: err.message, detail: '' } };
     case 'image':
       // glanceclient and openstacksdk show `message` of a JSON error body.
       return { code: err.status, title: err.title, message: err.message };
@@ -17,6 +17,17 @@ export function errorBody(service: Service, err: ApiError): unknown {
       return { [err.fault]: { code: err.status, message: err.message } };
   }
 }
+
+/** Neutron names the generic HTTP faults after webob's exceptions; its own carry their class names. */
+const NEUTRON_TYPES: Record<string, string> = {
+  BadRequest: 'HTTPBadRequest',
+  NotFound: 'HTTPNotFound',
+  Forbidden: 'HTTPForbidden',
+  Conflict: 'HTTPConflict',
+  MethodNotAllowed: 'HTTPMethodNotAllowed',
+  UnsupportedMediaType: 'HTTPUnsupportedMediaType',
+  RequestTooLarge: 'HTTPRequestEntityTooLarge',
+};
 
 export const internalError = (service: Service) =>
   errorBody(

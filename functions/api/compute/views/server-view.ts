@@ -47,7 +47,7 @@ export function serverDetail(req: ApiRequest, i: Instance) {
     key_name: i.key_name,
     config_drive: i.config_drive ? 'True' : '',
     progress: 0,
-    security_groups: [{ name: 'default' }],
+    security_groups: i.security_groups.map((name) => ({ name })),
     'OS-DCF:diskConfig': 'MANUAL',
     'OS-EXT-AZ:availability_zone': i.availability_zone ?? '',
     'OS-EXT-STS:vm_state': i.vm_state,

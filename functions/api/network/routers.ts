@@ -1,0 +1,376 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { config } from '../../../shared/config.js';
+import {
+  BadRouterRequest,
+  InvalidInput,
+  NetworkNotFound,
+  NotAuthorized,
+  PortInUse,
+  PortNotFound,
+  RouterExternalGatewayInUseByFloatingIp,
+  RouterInterfaceInUseByFloatingIP,
+  RouterInterfaceNotFound,
+  RouterInterfaceNotFoundForSubnet,
+  RouterInUse,
+  RouterNotFound,
+  SubnetNotFound,
+} from '../../../shared/domain/network/errors.js';
+import { contains, isIpv4, overlaps, parseCidr, toInt } from '../../../shared/domain/network/ipv4.js';
+import { DeviceOwner, type Port } from '../../../shared/domain/network/port.js';
+import type { ExternalGateway, Router } from '../../../shared/domain/network/router.js';
+import type { Subnet } from '../../../shared/domain/network/subnet.js';
+import { createExternalPort, listFloatingIps, type ExternalAddressWish } from '../../../shared/store/network/floating-ips.js';
+import { getNetwork } from '../../../shared/store/network/networks.js';
+import { createPort, deletePortSteps, getPort } from '../../../shared/store/network/ports.js';
+import { parents, updateResource } from '../../../shared/store/network/resource-table.js';
+import { createRouter, deleteRouter, getRouter, listRouterPorts, listRouters, recordNewRouterPort, updateRouter } from '../../../shared/store/network/routers.js';
+import { getSubnet } from '../../../shared/store/network/subnets.js';
+import { json, parseBody } from '../http/body.js';
+import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
+import { isAdmin, type Caller } from '../identity/token-context.js';
+import { networkUsableBy, networkVisibleTo, ownsOrAdmin, owningProject } from './access.js';
+import { applyListQuery, pickFields, type View } from './list-query.js';
+import { isoSeconds } from './networks.js';
+import { visibleSubnet } from './subnets.js';
+
+const ipv4 = z.string().refine(isIpv4, 'is not a valid IPv4 address');
+
+/** `external_gateway_info`: `{}` or null removes the gateway. */
+const GatewayInfoSchema = z
+  .strictObject({
+    network_id: z.string(),
+    enable_snat: z.boolean(),
+    external_fixed_ips: z.array(z.strictObject({ subnet_id: z.string(), ip_address: ipv4 }).partial()).max(1),
+  })
+  .partial()
+  .nullable();
+type GatewayInfo = z.infer<typeof GatewayInfoSchema>;
+
+const RouterFields = {
+  name: z.string().max(255),
+  description: z.string().max(255),
+  admin_state_up: z.boolean(),
+  external_gateway_info: GatewayInfoSchema,
+  /** Only what this cloud's routers are: centralized, not HA, no static routes. */
+  distributed: z.literal(false),
+  ha: z.literal(false),
+  routes: z.array(z.strictObject({ destination: z.string(), nexthop: z.string() })).max(0, 'static routes are not offered'),
+};
+const CreateSchema = z.strictObject({
+  router: z.strictObject({ ...RouterFields, project_id: z.string(), tenant_id: z.string() }).partial(),
+});
+const UpdateSchema = z.strictObject({ router: z.strictObject(RouterFields).partial() });
+const InterfaceSchema = z.strictObject({ subnet_id: z.string(), port_id: z.string() }).partial();
+
+export const ROUTER_ATTRIBUTES = [
+  'id', 'name', 'description', 'tenant_id', 'project_id', 'status', 'admin_state_up', 'distributed', 'ha', 'flavor_id', 'revision_number',
+] as const;
+
+/** A router as Neutron shows it. */
+export function routerView(r: Router): View {
+  const gw = r.external_gateway;
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    status: r.status,
+    admin_state_up: r.admin_state_up,
+    tenant_id: r.project_id,
+    project_id: r.project_id,
+    external_gateway_info: gw && { network_id: gw.network_id, enable_snat: gw.enable_snat, external_fixed_ips: gw.external_fixed_ips },
+    routes: [],
+    distributed: false,
+    ha: false,
+    availability_zone_hints: [],
+    availability_zones: [config().DEFAULT_AVAILABILITY_ZONE],
+    flavor_id: null,
+    tags: [],
+    revision_number: r.revision_number,
+    created_at: isoSeconds(r.created_at),
+    updated_at: isoSeconds(r.updated_at),
+  };
+}
+
+/** A router of the caller's project (any, for an admin), or Neutron's 404. */
+async function visibleRouter(caller: Caller, id: string): Promise<Router> {
+  const router = await getRouter(id);
+  if (!router || !ownsOrAdmin(caller, router)) throw new RouterNotFound(id);
+  return router;
+}
+
+async function list(req: ApiRequest): Promise<ApiResponse> {
+  const views = (await listRouters()).filter((r) => ownsOrAdmin(req.auth, r)).map(routerView);
+  return json(200, { routers: applyListQuery(views, req.query, ROUTER_ATTRIBUTES) });
+}
+
+async function show(req: ApiRequest): Promise<ApiResponse> {
+  return json(200, { router: pickFields(routerView(await visibleRouter(req.auth, req.params.router_id)), req.query) });
+}
+
+/** Neutron's policy: a member names the gateway network; SNAT and fixed addresses are the admin's to choose. */
+function checkGatewayPolicy(caller: Caller, info: NonNullable<GatewayInfo>, action: 'create_router' | 'update_router') {
+  if (isAdmin(caller)) return;
+  for (const attr of ['enable_snat', 'external_fixed_ips'] as const) {
+    if (info[attr] !== undefined) throw new NotAuthorized(`(rule:${action}:external_gateway_info:${attr}) is disallowed by policy`);
+  }
+}
+
+const removesGateway = (info: GatewayInfo) => info === null || Object.keys(info).length === 0;
+
+/** Makes the gateway port `info` asks for, on an external network, and the gateway that records it. */
+export async function makeGateway(caller: Caller, router: Router, info: NonNullable<GatewayInfo>): Promise<{ gateway: ExternalGateway; port: Port }> {
+  if (!info.network_id) throw new InvalidInput('Invalid input for external_gateway_info. Reason: network_id is required');
+  const network = await getNetwork(info.network_id);
+  if (!network || !networkVisibleTo(caller, network)) throw new NetworkNotFound(info.network_id);
+  if (!network.router_external) throw new BadRouterRequest(`Network ${network.id} is not an external network`);
+  const now = new Date().toISOString();
+  const wish: ExternalAddressWish = info.external_fixed_ips?.[0] ?? {};
+  const port = await createExternalPort(
+    network,
+    {
+      ...portBase(router.project_id, now),
+      device_id: router.id,
+      device_owner: DeviceOwner.routerGateway,
+    },
+    wish,
+  );
+  return {
+    port,
+    gateway: { network_id: network.id, enable_snat: info.enable_snat ?? true, port_id: port.id, external_fixed_ips: port.fixed_ips },
+  };
+}
+
+/** Attributes of the ports a router owns: up, no security groups (Neutron exempts router ports). */
+function portBase(projectId: string, now: string) {
+  return {
+    id: randomUUID(),
+    project_id: projectId,
+    name: '',
+    description: '',
+    revision_number: 1,
+    created_at: now,
+    updated_at: now,
+    admin_state_up: true,
+    status: 'ACTIVE' as const,
+    binding_host_id: '',
+    security_groups: [],
+    port_security_enabled: false,
+    allowed_address_pairs: [],
+    delete_with_device: true,
+  };
+}
+
+/** The steps that free a gateway's port (none if it is already gone). */
+async function gatewayPortSteps(gateway: ExternalGateway | null) {
+  const port = gateway && (await getPort(gateway.port_id));
+  return port ? deletePortSteps(port) : [];
+}
+
+/** A gateway cannot go while floating IPs of its network reach ports through the router (409, as Neutron). */
+async function checkGatewayUnused(router: Router) {
+  const gw = router.external_gateway;
+  if (!gw) return;
+  const fips = await listFloatingIps();
+  if (fips.some((f) => f.router_id === router.id && f.floating_network_id === gw.network_id)) {
+    throw new RouterExternalGatewayInUseByFloatingIp(router.id, gw.network_id);
+  }
+}
+
+async function create(req: ApiRequest): Promise<ApiResponse> {
+  const { router: body } = parseBody(req, CreateSchema);
+  const info = body.external_gateway_info;
+  if (info && !removesGateway(info)) checkGatewayPolicy(req.auth, info, 'create_router');
+  const now = new Date().toISOString();
+  let router = await createRouter({
+    id: randomUUID(),
+    project_id: owningProject(req.auth, body),
+    name: body.name ?? '',
+    description: body.description ?? '',
+    revision_number: 1,
+    created_at: now,
+    updated_at: now,
+    admin_state_up: body.admin_state_up ?? true,
+    status: 'ACTIVE',
+    external_gateway: null,
+  });
+  if (info && !removesGateway(info)) {
+    try {
+      const { gateway, port } = await makeGateway(req.auth, router, info);
+      router = await recordNewRouterPort(router, port, { external_gateway: gateway });
+    } catch (err) {
+      // Neutron makes the router and its gateway in one request: a refused gateway leaves no router.
+      await deleteRouter(router);
+      throw err;
+    }
+  }
+  return json(201, { router: routerView(router) });
+}
+
+async function update(req: ApiRequest): Promise<ApiResponse> {
+  const { router: body } = parseBody(req, UpdateSchema);
+  const current = await visibleRouter(req.auth, req.params.router_id);
+  const changes: Partial<Router> = {
+    ...(body.name !== undefined && { name: body.name }),
+    ...(body.description !== undefined && { description: body.description }),
+    ...(body.admin_state_up !== undefined && { admin_state_up: body.admin_state_up }),
+  };
+  const info = body.external_gateway_info;
+  const gw = current.external_gateway;
+  if (info === undefined || (removesGateway(info) && !gw)) return json(200, { router: routerView(await updateRouter(current, changes)) });
+  if (removesGateway(info)) {
+    await checkGatewayUnused(current);
+    const router = await updateRouter(current, { ...changes, external_gateway: null }, await gatewayPortSteps(gw));
+    return json(200, { router: routerView(router) });
+  }
+  const wanted = info!;
+  checkGatewayPolicy(req.auth, wanted, 'update_router');
+  if (gw && wanted.network_id === gw.network_id && sameAddresses(gw, wanted)) {
+    const router = await updateRouter(current, { ...changes, external_gateway: { ...gw, enable_snat: wanted.enable_snat ?? gw.enable_snat } });
+    return json(200, { router: routerView(router) });
+  }
+  if (gw && wanted.network_id !== gw.network_id) await checkGatewayUnused(current);
+  const { gateway, port } = await makeGateway(req.auth, current, wanted);
+  const router = await recordNewRouterPort(current, port, { ...changes, external_gateway: gateway }, await gatewayPortSteps(gw));
+  return json(200, { router: routerView(router) });
+}
+
+/** Whether the addresses asked for (if any) are the gateway's already. */
+function sameAddresses(gw: ExternalGateway, info: NonNullable<GatewayInfo>): boolean {
+  const wish = info.external_fixed_ips?.[0];
+  if (!wish) return true;
+  return gw.external_fixed_ips.some(
+    (ip) => (!wish.subnet_id || wish.subnet_id === ip.subnet_id) && (!wish.ip_address || wish.ip_address === ip.ip_address),
+  );
+}
+
+/** A router with interfaces is in use (409); its gateway port goes with it. */
+async function remove(req: ApiRequest): Promise<ApiResponse> {
+  const router = await visibleRouter(req.auth, req.params.router_id);
+  const ports = await listRouterPorts(router.id);
+  if (ports.some((p) => p.device_owner === DeviceOwner.routerInterface)) throw new RouterInUse(router.id);
+  const gatewayPorts = ports.filter((p) => p.device_owner === DeviceOwner.routerGateway);
+  await deleteRouter(router, gatewayPorts.flatMap(deletePortSteps));
+  return json(204);
+}
+
+const interfacePorts = async (routerId: string) => (await listRouterPorts(routerId)).filter((p) => p.device_owner === DeviceOwner.routerInterface);
+
+/** Neutron's answer to add/remove_router_interface. */
+function interfaceInfo(router: Router, port: Port, subnetIds: string[]): View {
+  return {
+    id: router.id,
+    tenant_id: router.project_id,
+    project_id: router.project_id,
+    port_id: port.id,
+    network_id: port.network_id,
+    subnet_id: subnetIds[0],
+    subnet_ids: subnetIds,
+  };
+}
+
+function checkInterfaceRequest(body: { subnet_id?: string; port_id?: string }) {
+  if (body.subnet_id && body.port_id) throw new BadRouterRequest('Cannot specify both subnet-id and port-id');
+  if (!body.subnet_id && !body.port_id) throw new BadRouterRequest('Either subnet_id or port_id must be specified');
+}
+
+/** A subnet joins a router once, and not one overlapping a subnet it is on already (400, as Neutron). */
+async function checkNotOnRouter(interfaces: Port[], subnet: Subnet) {
+  const cidr = parseCidr(subnet.cidr);
+  for (const ip of interfaces.flatMap((p) => p.fixed_ips)) {
+    if (ip.subnet_id === subnet.id) throw new BadRouterRequest(`Router already has a port on subnet ${subnet.id}`);
+    const other = await getSubnet(ip.subnet_id);
+    if (other && overlaps(cidr, parseCidr(other.cidr))) {
+      throw new BadRouterRequest(`Cidr ${subnet.cidr} of subnet ${subnet.id} overlaps with cidr ${other.cidr} of subnet ${other.id}`);
+    }
+  }
+}
+
+/**
+ * `{subnet_id}`: a new port on the subnet's network holding its gateway address; `{port_id}`: an
+ * unbound port of the caller's becomes the interface. Either way the router's revision moves with it.
+ */
+async function addInterface(req: ApiRequest): Promise<ApiResponse> {
+  const body = parseBody(req, InterfaceSchema);
+  checkInterfaceRequest(body);
+  const router = await visibleRouter(req.auth, req.params.router_id);
+  const interfaces = await interfacePorts(router.id);
+  if (body.port_id) return json(200, await attachExistingPort(req.auth, router, interfaces, body.port_id));
+  const subnet = await visibleSubnet(req.auth, body.subnet_id!);
+  const network = await getNetwork(subnet.network_id);
+  if (!network || !(ownsOrAdmin(req.auth, subnet) || networkUsableBy(req.auth, network))) throw new SubnetNotFound(subnet.id);
+  if (!subnet.gateway_ip) throw new BadRouterRequest('Subnet for router interface must have a gateway IP');
+  await checkNotOnRouter(interfaces, subnet);
+  const port = await addSubnetInterface(router, { ...subnet, gateway_ip: subnet.gateway_ip });
+  return json(200, interfaceInfo(router, port, [subnet.id]));
+}
+
+/** The router's interface on a subnet: a port holding the subnet's gateway address. */
+export async function addSubnetInterface(router: Router, subnet: Subnet & { gateway_ip: string }): Promise<Port> {
+  const port = await createPort(
+    { ...portBase(subnet.project_id, new Date().toISOString()), network_id: subnet.network_id, device_id: router.id, device_owner: DeviceOwner.routerInterface },
+    [{ subnet, ip_address: subnet.gateway_ip }],
+  );
+  await recordNewRouterPort(router, port);
+  return port;
+}
+
+async function attachExistingPort(caller: Caller, router: Router, interfaces: Port[], portId: string): Promise<View> {
+  const port = await getPort(portId);
+  if (!port || !ownsOrAdmin(caller, port)) throw new PortNotFound(portId);
+  if (port.device_id) throw new PortInUse(port.id, port.device_id);
+  const subnetIds = [...new Set(port.fixed_ips.map((ip) => ip.subnet_id))];
+  if (subnetIds.length === 0) throw new BadRouterRequest('Router port must have at least one fixed IP');
+  if (subnetIds.length > 1) throw new BadRouterRequest('Cannot have multiple IPv4 subnets on router port');
+  const subnet = await getSubnet(subnetIds[0]);
+  if (!subnet) throw new SubnetNotFound(subnetIds[0]);
+  await checkNotOnRouter(interfaces, subnet);
+  const changes = { device_id: router.id, device_owner: DeviceOwner.routerInterface };
+  const portItem = updateResource('PORT', port, changes, { indexes: { gsi3pk: parents.devicePorts(router.id), gsi3sk: port.id } });
+  await updateRouter(router, {}, [{ item: portItem }]);
+  return interfaceInfo(router, { ...port, ...changes }, subnetIds);
+}
+
+/** Takes an interface off the router by subnet or port, and deletes its port (Neutron does, either way). */
+async function removeInterface(req: ApiRequest): Promise<ApiResponse> {
+  const body = parseBody(req, InterfaceSchema);
+  if (!body.subnet_id && !body.port_id) throw new BadRouterRequest('Either subnet_id or port_id must be specified');
+  const router = await visibleRouter(req.auth, req.params.router_id);
+  const interfaces = await interfacePorts(router.id);
+  const onSubnet = (p: Port) => p.fixed_ips.some((ip) => ip.subnet_id === body.subnet_id);
+  let port: Port | undefined;
+  if (body.port_id) {
+    port = interfaces.find((p) => p.id === body.port_id);
+    if (!port) throw new RouterInterfaceNotFound(router.id, body.port_id);
+    if (body.subnet_id && !onSubnet(port)) throw new BadRouterRequest(`Subnet ${body.subnet_id} does not match with the port ${port.id}`);
+  } else {
+    port = interfaces.find(onSubnet);
+    if (!port) throw new RouterInterfaceNotFoundForSubnet(router.id, body.subnet_id!);
+  }
+  const subnetIds = [...new Set(port.fixed_ips.map((ip) => ip.subnet_id))];
+  await checkInterfaceUnused(router, subnetIds);
+  await updateRouter(router, {}, deletePortSteps(port));
+  return json(200, interfaceInfo(router, port, subnetIds));
+}
+
+/** Floating IPs that reach fixed addresses of these subnets through the router keep its interface (409). */
+async function checkInterfaceUnused(router: Router, subnetIds: string[]) {
+  const fips = (await listFloatingIps()).filter((f) => f.router_id === router.id && f.fixed_ip_address);
+  if (fips.length === 0) return;
+  for (const id of subnetIds) {
+    const subnet = await getSubnet(id);
+    if (subnet && fips.some((f) => contains(parseCidr(subnet.cidr), toInt(f.fixed_ip_address!)))) {
+      throw new RouterInterfaceInUseByFloatingIP(router.id, id);
+    }
+  }
+}
+
+export const routerRoutes: Route[] = [
+  { method: 'GET', path: '/networking/v2.0/routers', service: 'network', handler: list },
+  { method: 'POST', path: '/networking/v2.0/routers', service: 'network', handler: create },
+  { method: 'GET', path: '/networking/v2.0/routers/{router_id}', service: 'network', handler: show },
+  { method: 'PUT', path: '/networking/v2.0/routers/{router_id}', service: 'network', handler: update },
+  { method: 'DELETE', path: '/networking/v2.0/routers/{router_id}', service: 'network', handler: remove },
+  { method: 'PUT', path: '/networking/v2.0/routers/{router_id}/add_router_interface', service: 'network', handler: addInterface },
+  { method: 'PUT', path: '/networking/v2.0/routers/{router_id}/remove_router_interface', service: 'network', handler: removeInterface },
+];

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { cidrText, netmaskOf, parseCidr } from '../../shared/domain/network/ipv4.js';
+import type { HostNetworkState, NetworkState, SubnetState } from './desired-state.js';
+import { dhcpNsVethName } from './names.js';
+
+/**
+ * What one network's dnsmasq runs with, pure: its command line and its hosts file. Like
+ * Neutron's DHCP agent: static ranges only (it answers the ports it is told about and no
+ * other MAC), per-subnet options under a tag, DNS off (there is no resolver to forward to).
+ */
+
+export const LEASE_SECONDS = 86_400;
+
+export interface DnsmasqFiles {
+  dir: string;
+  pidFile: string;
+  hostsFile: string;
+  leaseFile: string;
+  logFile: string;
+}
+
+export function dnsmasqFiles(stateDir: string, networkId: string): DnsmasqFiles {
+  const dir = join(stateDir, 'dhcp', networkId);
+  return { dir, pidFile: join(dir, 'pid'), hostsFile: join(dir, 'hosts'), leaseFile: join(dir, 'leases'), logFile: join(dir, 'dnsmasq.log') };
+}
+
+/** The subnets this host serves on a network: DHCP on, and the host's DHCP port has an address in them. */
+export function servedSubnets(network: NetworkState): SubnetState[] {
+  const dhcpSubnets = new Set(network.dhcp?.fixed_ips.map((f) => f.subnet_id) ?? []);
+  return network.subnets.filter((s) => s.enable_dhcp && dhcpSubnets.has(s.id));
+}
+
+const tag = (subnet: SubnetState) => `subnet-${subnet.id}`;
+
+export function dnsmasqArgs(network: NetworkState, files: DnsmasqFiles): string[] {
+  const args = [
+    '--conf-file=/dev/null',
+    '--no-hosts',
+    '--no-resolv',
+    '--port=0',
+    '--bind-interfaces',
+    `--interface=${dhcpNsVethName(network.id)}`,
+    `--pid-file=${files.pidFile}`,
+    `--dhcp-hostsfile=${files.hostsFile}`,
+    `--dhcp-leasefile=${files.leaseFile}`,
+    `--log-facility=${files.logFile}`,
+  ];
+  for (const subnet of servedSubnets(network)) {
+    const cidr = parseCidr(subnet.cidr);
+    const t = tag(subnet);
+    args.push(`--dhcp-range=set:${t},${cidrText(cidr).split('/')[0]},static,${netmaskOf(cidr)},${LEASE_SECONDS}s`);
+    args.push(`--dhcp-option-force=tag:${t},option:mtu,${network.mtu}`);
+    // Without a gateway, an empty router option stops dnsmasq offering its own address as the router.
+    args.push(`--dhcp-option=tag:${t},option:router${subnet.gateway_ip ? `,${subnet.gateway_ip}` : ''}`);
+    if (subnet.dns_nameservers.length) args.push(`--dhcp-option=tag:${t},option:dns-server,${subnet.dns_nameservers.join(',')}`);
+    if (subnet.host_routes.length) {
+      // A client that gets option 121 ignores the router option (RFC 3442), so the default route goes in it too.
+      const routes = subnet.host_routes.map((r) => `${r.destination},${r.nexthop}`);
+      if (subnet.gateway_ip && !subnet.host_routes.some((r) => r.destination === '0.0.0.0/0')) routes.push(`0.0.0.0/0,${subnet.gateway_ip}`);
+      args.push(`--dhcp-option=tag:${t},option:classless-static-route,${routes.join(',')}`);
+    }
+  }
+  return args;
+}
+
+/** `MAC,IP` per address of this host's ports on the network, in the subnets it serves. */
+export function dnsmasqHosts(state: HostNetworkState, network: NetworkState): string {
+  const served = new Set(servedSubnets(network).map((s) => s.id));
+  const lines = state.ports
+    .filter((p) => p.network_id === network.id)
+    .flatMap((p) => p.fixed_ips.filter((f) => served.has(f.subnet_id)).map((f) => `${p.mac_address},${f.ip_address}`));
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/** The DHCP port's addresses with their prefix lengths, as `ip addr add` takes them. */
+export function dhcpAddresses(network: NetworkState): string[] {
+  const subnets = new Map(network.subnets.map((s) => [s.id, s]));
+  return (network.dhcp?.fixed_ips ?? []).flatMap((f) => {
+    const subnet = subnets.get(f.subnet_id);
+    return subnet ? [`${f.ip_address}/${parseCidr(subnet.cidr).prefix}`] : [];
+  });
+}
