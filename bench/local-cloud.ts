@@ -47,7 +47,7 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
   if (shape.hostVcpus) args.push('--host-vcpus', String(shape.hostVcpus));
   if (shape.hostMemoryMb) args.push('--host-memory-mb', String(shape.hostMemoryMb));
   if (shape.hostDiskGb) args.push('--host-disk-gb', String(shape.hostDiskGb));
-  if (shape.driver) args.push('--driver', shape.driver);
+  args.push('--driver', shape.driver ?? 'fake');
   if (shape.cpuAllocationRatio) args.push('--cpu-allocation-ratio', String(shape.cpuAllocationRatio));
   // NOVALESS_BENCH_PROFILE=<dir>: a V8 CPU profile of the control-plane process, written when it stops.
   const nodeOptions = process.env.NOVALESS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.NOVALESS_BENCH_PROFILE] : [];

@@ -1,11 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { join } from 'node:path';
 import { objects, queues } from '../shared/aws.js';
 import { HostInventorySchema, type HostInventory } from '../shared/domain/host.js';
 import { logger } from '../shared/logger.js';
 import type { HostCommand } from '../shared/messages/host.js';
 import { dispatchCommand } from './commands/dispatch.js';
+import { appliedPlanFile, NetworkPlans } from './commands/network-plan.js';
 import { KeyedLock, Semaphore } from './concurrency.js';
 import { startConsolePublisher } from './console-publisher.js';
 import type { AgentConfig } from './config.js';
@@ -13,8 +15,11 @@ import type { ComputeDriver, DriverInventory, KnownGuest } from './drivers/drive
 import { createDriver } from './drivers/index.js';
 import { startHeartbeat } from './heartbeat.js';
 import { LocalState, type GuestRecord } from './local-state.js';
+import { appliedPlanReader } from './metadata/applied-plan.js';
+import { metadataSocketPath } from './metadata/metadata-proxy.js';
+import { startMetadataServer } from './metadata/metadata-server.js';
 import { QueueLoop } from './queue-loop.js';
-import { registerAndWaitForQueue } from './registration.js';
+import { registerAndWaitForQueue, requestNetworkPlan } from './registration.js';
 import { Reporter, SqsReportSink, type ReportSink } from './reports.js';
 
 export const agentLogger = logger.createChild({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'novaless-host-agent' });
@@ -53,25 +58,40 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   const log = (overrides.log ?? agentLogger).createChild({ persistentKeys: { host: config.host } });
   const state = await LocalState.open(config.state_dir);
   const driver = overrides.driver ?? (await createDriver(config, log));
+  const reporter = new Reporter(overrides.sink ?? new SqsReportSink(config.conductor_queue_url), config.host);
+  // The guests' network first: a restarted agent (or a rebooted host) gets it back before anything else.
+  const networkPlans = new NetworkPlans({ config, reporter, applyToKernel: driver.name === 'qemu' });
+  // Nova's metadata service, reached through the proxies the data plane runs in its DHCP namespaces.
+  const metadata =
+    driver.name === 'qemu'
+      ? await startMetadataServer({
+          socketPath: metadataSocketPath(join(config.state_dir, 'network')),
+          plan: appliedPlanReader(appliedPlanFile(config.state_dir)),
+          guest: (id) => state.guest(id)?.spec,
+          log: (message, details) => log.info(message, { ...details }),
+        })
+      : undefined;
+  await networkPlans.restore(log).catch((error: unknown) => log.error('could not re-apply the last network plan', { error: error as Error }));
   await driver.init(state.guests().map(knownGuestOf));
   log.info('host agent starting', { driver: driver.name, state_dir: config.state_dir, known_guests: state.guests().length });
 
   const inventory = inventoryOf(config, await driver.getInventory());
-  const reporter = new Reporter(overrides.sink ?? new SqsReportSink(config.conductor_queue_url), config.host);
   const sqs = overrides.sqs ?? queues();
 
   const queueUrl = await registerAndWaitForQueue({ sqs, reporter, inventory, log, signal });
   if (!queueUrl) {
+    await metadata?.close();
     log.info('host agent stopped before its queue was ready');
     return;
   }
+  await requestNetworkPlan(reporter, log);
 
   const heartbeat = startHeartbeat({ driver, state, reporter, log, intervalMs: config.heartbeat_interval_seconds * 1000 });
   const consoles = config.image_bucket
     ? startConsolePublisher({ driver, state, s3: overrides.s3 ?? objects(), bucket: config.image_bucket, log, intervalMs: CONSOLE_PUBLISH_INTERVAL_MS })
     : undefined;
   if (!consoles) log.warn('no image_bucket configured: console logs are not published (os-getConsoleOutput answers 404)');
-  const shared = { driver, state, reporter, builds: new Semaphore(config.max_parallel_builds), guestLocks: new KeyedLock() };
+  const shared = { driver, state, reporter, builds: new Semaphore(config.max_parallel_builds), guestLocks: new KeyedLock(), networkPlans };
   const loop = new QueueLoop({
     sqs,
     queueUrl,
@@ -87,6 +107,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   await heartbeat.stop();
   await consoles?.stop();
   await state.flushed();
+  await metadata?.close();
   log.info('host agent stopped');
 }
 
@@ -96,6 +117,7 @@ export function inventoryOf(config: AgentConfig, offered: DriverInventory): Host
     host: config.host,
     availability_zone: config.availability_zone,
     host_ip: config.host_ip,
+    tunnel_ip: config.network.tunnel_ip,
     cpu_allocation_ratio: config.allocation_ratios.cpu,
     ram_allocation_ratio: config.allocation_ratios.ram,
     disk_allocation_ratio: config.allocation_ratios.disk,

@@ -29,6 +29,19 @@ export const AgentConfigSchema = z.strictObject({
       soft_reboot_timeout_seconds: z.number().int().positive().default(120),
     })
     .prefault({}),
+  /** The guests' networks on this host (host-agent/network/). */
+  network: z
+    .strictObject({
+      /** A network namespace for the data plane and the QEMU processes (a local cloud's simulated host); unset = the host's own. */
+      netns: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/).optional(),
+      /** This host's VXLAN endpoint on the data-centre network (Neutron's local_ip); unset = host_ip. */
+      tunnel_ip: z.ipv4().optional(),
+      /** The interface VXLAN leaves by; unset = routed by the kernel. */
+      underlay_dev: z.string().min(1).max(15).optional(),
+      /** The bridge on the external network's segment (Neutron's bridge_mappings for `public`); unset = no router gateways here. */
+      external_bridge: z.string().min(1).max(15).optional(),
+    })
+    .prefault({}),
   /** The capacity the fake driver offers, and how long its spawns take. */
   fake: z
     .strictObject({
@@ -75,6 +88,10 @@ export const CONFIG_OVERRIDES = [
   { flag: 'max-parallel-snapshots', path: ['max_parallel_snapshots'], kind: 'number' },
   { flag: 'image-bucket', path: ['image_bucket'], kind: 'string' },
   { flag: 'virt-type', path: ['qemu', 'virt_type'], kind: 'string' },
+  { flag: 'netns', path: ['network', 'netns'], kind: 'string' },
+  { flag: 'tunnel-ip', path: ['network', 'tunnel_ip'], kind: 'string' },
+  { flag: 'underlay-dev', path: ['network', 'underlay_dev'], kind: 'string' },
+  { flag: 'external-bridge', path: ['network', 'external_bridge'], kind: 'string' },
 ] as const;
 
 /** Whether `command` is an executable in one of PATH's directories. */

@@ -186,6 +186,7 @@ function parseCommand(body: string | undefined): Parsed {
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, problem: z.prettifyError(parsed.error) };
 }
 
-function instanceIdOf(command: HostCommand): string {
-  return command.type === 'spawn' ? command.guest.instance_id : command.instance_id;
+function instanceIdOf(command: HostCommand): string | undefined {
+  if (command.type === 'spawn') return command.guest.instance_id;
+  return 'instance_id' in command ? command.instance_id : undefined;
 }

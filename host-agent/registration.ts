@@ -57,6 +57,19 @@ export async function registerAndWaitForQueue(options: RegistrationOptions): Pro
   return undefined;
 }
 
+/**
+ * Asks the control plane for this host's network plan (sent once the queue is there, so the plan
+ * has somewhere to go). A lost request is repaired by the next change on the host's networks.
+ */
+export async function requestNetworkPlan(reporter: Reporter, log: Logger): Promise<void> {
+  try {
+    await reporter.send({ type: 'network_sync_request' });
+    log.info('asked the control plane for this host\'s network plan');
+  } catch (error) {
+    log.warn('could not ask for the network plan; the next network change brings it', { error: error as Error });
+  }
+}
+
 function isQueueMissing(error: unknown): boolean {
   return error instanceof QueueDoesNotExist || (error as { name?: string })?.name === 'QueueDoesNotExist' || (error as { Code?: string })?.Code === 'AWS.SimpleQueueService.NonExistentQueue';
 }

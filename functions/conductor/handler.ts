@@ -7,6 +7,8 @@ import { onActionDone } from './reports/action-done.js';
 import { onActionFailed } from './reports/action-failed.js';
 import { onDestroyed } from './reports/destroyed.js';
 import { onHeartbeat } from './reports/heartbeat.js';
+import { onNetworkSyncRequest } from './reports/network-sync-request.js';
+import { onPortsPlugged } from './reports/ports-plugged.js';
 import { onRegister } from './reports/register.js';
 import { onSpawnFailed } from './reports/spawn-failed.js';
 import { onSpawned } from './reports/spawned.js';
@@ -21,6 +23,8 @@ const handlers: Handlers = {
   destroyed: onDestroyed,
   action_done: onActionDone,
   action_failed: onActionFailed,
+  ports_plugged: onPortsPlugged,
+  network_sync_request: onNetworkSyncRequest,
 };
 
 async function onRecord(record: SQSRecord): Promise<void> {

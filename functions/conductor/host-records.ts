@@ -32,6 +32,7 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
     hypervisor_version: inv.hypervisor_version,
     virt_type: inv.virt_type,
     host_ip: inv.host_ip,
+    tunnel_ip: inv.tunnel_ip ?? inv.host_ip,
     queue_url: queueUrl,
   };
   const existing = await getHost(inv.host);

@@ -4,6 +4,7 @@ import { TaskState, VmState } from '../../shared/domain/instance-states.js';
 import { logger } from '../../shared/logger.js';
 import { spawnCommandFor } from '../../shared/messages/host-commands.js';
 import { sendMessage } from '../../shared/messages/send.js';
+import { bindDevicePorts } from '../../shared/network-plan/sync.js';
 import { HostCommandSchema } from '../../shared/messages/host.js';
 import type { BuildRequestSchema } from '../../shared/messages/scheduler.js';
 import { getHost, listHosts } from '../../shared/store/hosts.js';
@@ -52,7 +53,9 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
 async function sendSpawn(instance: Instance, requestId: string): Promise<void> {
   const host = await getHost(instance.host!);
   if (!host) throw new Error(`host ${instance.host} of instance ${instance.id} is not registered`);
-  await sendMessage(host.queue_url, HostCommandSchema, spawnCommandFor(instance, requestId));
+  // Its ports are bound to the host and the host has their network before the guest starts.
+  await bindDevicePorts(instance.id, host.host, requestId);
+  await sendMessage(host.queue_url, HostCommandSchema, await spawnCommandFor(instance, requestId));
 }
 
 async function failNoValidHost(instance: Instance, message: string): Promise<void> {

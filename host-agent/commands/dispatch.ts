@@ -1,6 +1,7 @@
 import type { HostCommand } from '../../shared/messages/host.js';
 import type { CommandContext } from './context.js';
 import { handleDestroy } from './destroy.js';
+import type { NetworkPlans } from './network-plan.js';
 import { handlePause, handleUnpause } from './pause.js';
 import { handlePowerOff, handlePowerOn } from './power.js';
 import { handleReboot } from './reboot.js';
@@ -9,8 +10,11 @@ import { handleSnapshot } from './snapshot.js';
 import { handleSpawn } from './spawn.js';
 import { handleResume, handleSuspend } from './suspend.js';
 
+/** A handler's context, with the host's network plans (absent = this agent does not take plans). */
+export type DispatchContext = CommandContext & { networkPlans?: NetworkPlans };
+
 /** Hands a validated command to its handler; resolves once the handler's report was sent. */
-export function dispatchCommand(command: HostCommand, ctx: CommandContext): Promise<void> {
+export async function dispatchCommand(command: HostCommand, ctx: DispatchContext): Promise<void> {
   switch (command.type) {
     case 'spawn':
       return handleSpawn(command, ctx);
@@ -34,5 +38,8 @@ export function dispatchCommand(command: HostCommand, ctx: CommandContext): Prom
       return handleRebuild(command, ctx);
     case 'snapshot':
       return handleSnapshot(command, ctx);
+    case 'network_plan':
+      if (!ctx.networkPlans) return ctx.log.warn('this agent takes no network plans: ignoring one');
+      return ctx.networkPlans.handle(command, ctx.log);
   }
 }

@@ -43,9 +43,59 @@ export function metaDataOf(spec: GuestSpec): Record<string, unknown> {
   };
 }
 
-/** No network is plugged yet (the guests have no NIC): the minimal, valid network_data.json. */
-export function networkDataOf(_spec: GuestSpec): Record<string, unknown> {
-  return { links: [], networks: [], services: [] };
+/**
+ * network_data.json as Nova writes it (nova/virt/netutils.py get_network_metadata): one link per
+ * NIC (named by its tap, Nova's devname); one network per fixed IP, `networkN` in order, either
+ * `ipv4_dhcp` (the subnet has DHCP: the guest asks for its address) or static `ipv4` with its
+ * address, netmask, default route and DNS; the DNS servers of all subnets once more as services.
+ * As in Nova a link's `mtu` is null when DHCP serves its network (DHCP option 26 carries it).
+ */
+export function networkDataOf(spec: GuestSpec): NetworkData {
+  const data: NetworkData = { links: [], networks: [], services: [] };
+  for (const nic of spec.nics) {
+    const dhcp = nic.fixed_ips.some((ip) => ip.enable_dhcp);
+    data.links.push({ id: nic.tap_name, vif_id: nic.port_id, type: 'bridge', mtu: dhcp ? null : nic.mtu, ethernet_mac_address: nic.mac_address });
+    for (const ip of nic.fixed_ips) {
+      const common = { id: `network${data.networks.length}`, link: nic.tap_name, network_id: nic.network_id };
+      const dns = ip.dns_nameservers.map((address) => ({ type: 'dns' as const, address }));
+      for (const service of dns) {
+        if (!data.services.some((s) => s.address === service.address)) data.services.push(service);
+      }
+      if (ip.enable_dhcp) {
+        data.networks.push({ ...common, type: 'ipv4_dhcp' });
+        continue;
+      }
+      const routes = ip.gateway_ip ? [{ network: '0.0.0.0', netmask: '0.0.0.0', gateway: ip.gateway_ip }] : [];
+      data.networks.push({ ...common, type: 'ipv4', ip_address: ip.ip_address, netmask: netmaskOf(ip.cidr), routes, services: dns });
+    }
+  }
+  return data;
+}
+
+export interface NetworkData {
+  links: { id: string; vif_id: string; type: 'bridge'; mtu: number | null; ethernet_mac_address: string }[];
+  networks: (
+    | { id: string; link: string; network_id: string; type: 'ipv4_dhcp' }
+    | {
+        id: string;
+        link: string;
+        network_id: string;
+        type: 'ipv4';
+        ip_address: string;
+        netmask: string;
+        routes: { network: string; netmask: string; gateway: string }[];
+        services: { type: 'dns'; address: string }[];
+      }
+  )[];
+  services: { type: 'dns'; address: string }[];
+}
+
+/** 10.0.0.0/24 → 255.255.255.0. */
+export function netmaskOf(cidr: string): string {
+  const prefix = Number(cidr.split('/')[1]);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((shift) => (mask >>> shift) & 255).join('.');
 }
 
 /** The files of the drive, path inside the ISO → contents. user_data arrives base64-encoded (as in the API). */

@@ -5,6 +5,7 @@ import { findIsoTool } from '../config-drive/config-drive.js';
 import { cachedKvmVerdict, chooseVirtType, detectKvm, hostKvmProbes, type KvmProbes } from '../drivers/qemu/kvm-detect.js';
 import { qemuImgVersion } from '../drivers/qemu/qemu-img.js';
 import { qemuVersion } from '../drivers/qemu/qemu-process.js';
+import { checkDataPlanePrerequisites } from '../network/prerequisites.js';
 
 export interface Check {
   name: string;
@@ -27,6 +28,9 @@ export async function checkPrerequisites(config: AgentConfig, probes: KvmProbes 
   checks.push({ name: 'qemu-img', ok: Boolean(img), required: needsQemu, detail: img ? `qemu-img ${img}` : 'not found on PATH (apt-get install qemu-utils)' });
   const iso = await findIsoTool();
   checks.push({ name: 'config drive tool', ok: Boolean(iso), required: needsQemu, detail: iso ?? 'none of genisoimage, mkisofs, xorrisofs found (apt-get install genisoimage)' });
+
+  // Guest networking (bridges, VXLAN, nftables, dnsmasq, the metadata proxy): required with real guests.
+  for (const c of await checkDataPlanePrerequisites()) checks.push({ ...c, name: `networking: ${c.name}`, required: needsQemu });
 
   await mkdir(config.state_dir, { recursive: true });
   const kvm = qemu ? await cachedKvmVerdict(join(config.state_dir, 'kvm-probe.json'), () => detectKvm(probes)) : { usable: false, reason: 'no QEMU to probe with' };

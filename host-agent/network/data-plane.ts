@@ -4,6 +4,7 @@ import { HostNetworkStateSchema, type HostNetworkState, type HostNetworkStateInp
 import { applyDhcp } from './dhcp.js';
 import { changeCount, noChanges, type Changes, type HostContext } from './host-context.js';
 import { applyL2, removeStalePorts, type GuestStandIns } from './l2.js';
+import { applyRouters } from './routers.js';
 import { applySecurity, removeSecurity } from './security-groups.js';
 
 /**
@@ -17,7 +18,9 @@ import { applySecurity, removeSecurity } from './security-groups.js';
  * 3. the whole firewall replaced in one transaction (rules name devices, so they may come first;
  *    a tap without rules drops everything anyway);
  * 4. bridges, VXLAN devices, taps and FDB entries; stale networks removed;
- * 5. DHCP namespaces and dnsmasq; stale ones removed.
+ * 5. distributed routers (routers.ts): stale ones removed, the isolation rules, then namespaces,
+ *    veths into the bridges (which exist by now), NAT and floating IPs;
+ * 6. DHCP namespaces and dnsmasq; stale ones removed.
  */
 
 export interface DataPlaneOptions {
@@ -32,6 +35,7 @@ export interface DataPlaneOptions {
 export interface DataPlaneSummary {
   l2: Changes;
   security: Changes;
+  routers: Changes;
   dhcp: Changes;
   /** Everything added, changed and removed: 0 when the host already was as desired. */
   total: number;
@@ -41,20 +45,22 @@ export async function applyHostNetworkState(input: HostNetworkStateInput | HostN
   const state = HostNetworkStateSchema.parse(input);
   const ctx = contextOf(state, options);
   await mkdir(ctx.stateDir, { recursive: true });
-  const summary = { l2: noChanges(), security: noChanges(), dhcp: noChanges() };
+  const summary = { l2: noChanges(), security: noChanges(), routers: noChanges(), dhcp: noChanges() };
   await prepareNamespace(ctx);
   await removeStalePorts(ctx, state, summary.l2);
   await applySecurity(ctx, state, summary.security);
   await applyL2(ctx, state, summary.l2, options.guestStandIns);
+  await applyRouters(ctx, state, summary.routers);
   await applyDhcp(ctx, state, summary.dhcp);
   return withTotal(summary);
 }
 
-/** Removes everything the data plane made on the host: DHCP, ports, networks, then the firewall tables. */
+/** Removes everything the data plane made on the host: routers, DHCP, ports, networks, then the firewall tables. */
 export async function teardownHostNetwork(host: Pick<HostNetworkState, 'netns' | 'underlay_ip'>, options: DataPlaneOptions): Promise<DataPlaneSummary> {
   const state = HostNetworkStateSchema.parse({ netns: host.netns, underlay_ip: host.underlay_ip });
   const ctx = contextOf(state, options);
-  const summary = { l2: noChanges(), security: noChanges(), dhcp: noChanges() };
+  const summary = { l2: noChanges(), security: noChanges(), routers: noChanges(), dhcp: noChanges() };
+  await applyRouters(ctx, state, summary.routers);
   await applyDhcp(ctx, state, summary.dhcp);
   await removeStalePorts(ctx, state, summary.l2);
   await applyL2(ctx, state, summary.l2);
@@ -66,14 +72,14 @@ export async function teardownHostNetwork(host: Pick<HostNetworkState, 'netns' |
 export function describeSummary(summary: DataPlaneSummary): string {
   if (summary.total === 0) return 'network already as desired, nothing changed';
   const part = (name: string, c: Changes) => `${name} ${c.added} added, ${c.changed} changed, ${c.removed} removed`;
-  return [part('L2:', summary.l2), part('firewall:', summary.security), part('DHCP:', summary.dhcp)].join('; ');
+  return [part('L2:', summary.l2), part('firewall:', summary.security), part('routers:', summary.routers), part('DHCP:', summary.dhcp)].join('; ');
 }
 
 function contextOf(state: HostNetworkState, options: DataPlaneOptions): HostContext {
   return { runner: options.runner, netns: state.netns, stateDir: options.stateDir, log: options.log ?? (() => {}) };
 }
 
-const withTotal = (s: Omit<DataPlaneSummary, 'total'>): DataPlaneSummary => ({ ...s, total: changeCount(s.l2) + changeCount(s.security) + changeCount(s.dhcp) });
+const withTotal = (s: Omit<DataPlaneSummary, 'total'>): DataPlaneSummary => ({ ...s, total: changeCount(s.l2) + changeCount(s.security) + changeCount(s.routers) + changeCount(s.dhcp) });
 
 /**
  * br_netfilter's sysctls are 1 in every new namespace, which would send every bridge's IPv4,

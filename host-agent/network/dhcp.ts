@@ -1,6 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { ensureMetadataProxy, METADATA_CIDR, proxyFiles, stopMetadataProxy } from '../metadata/metadata-proxy.js';
 import type { HostNetworkState, NetworkState } from './desired-state.js';
 import { dhcpAddresses, dnsmasqArgs, dnsmasqFiles, dnsmasqHosts, servedSubnets, type DnsmasqFiles } from './dnsmasq-config.js';
 import { disableIpv6, ip, isUp, kindOf, listNamespaces, readLinks, type Changes, type HostContext } from './host-context.js';
@@ -13,6 +14,9 @@ import { argsOf, readPidFile, stopProcess } from './processes.js';
  * this host's DHCP port (a veth into the network's bridge) and a dnsmasq that knows this host's
  * ports only (DHCP does not cross VXLAN, see nft-ruleset.ts). Changed hosts → SIGHUP; changed
  * command line or a dead dnsmasq → (re)start; a network gone → dnsmasq stopped, namespace deleted.
+ * The namespace also serves Nova's metadata as Neutron's isolated metadata does: 169.254.169.254
+ * on the same veth and a proxy to the agent's metadata server (host-agent/metadata/), kept
+ * running like dnsmasq; guests get the route to it by DHCP (dnsmasq-config.ts).
  */
 
 /** The networks this host serves DHCP on. */
@@ -40,6 +44,7 @@ async function ensureDhcp(ctx: HostContext, state: HostNetworkState, network: Ne
   const hostsChanged = (await readFile(files.hostsFile, 'utf8').catch(() => undefined)) !== hosts;
   if (hostsChanged) await writeFile(files.hostsFile, hosts, { mode: 0o644 });
   await ensureDnsmasq(ctx, network, ns, files, hostsChanged, changes);
+  await ensureMetadataProxy(ctx, network.id, ns, proxyFiles(files.dir), changes);
 }
 
 /**
@@ -87,7 +92,7 @@ async function ensurePortVeth(ctx: HostContext, network: NetworkState, ns: strin
       changes.changed++;
     }
   }
-  await syncAddresses(ctx, ns, nsName, dhcpAddresses(network), changes);
+  await syncAddresses(ctx, ns, nsName, [...dhcpAddresses(network), METADATA_CIDR], changes);
 }
 
 const AddrSchema = z.array(z.looseObject({ addr_info: z.array(z.looseObject({ family: z.string(), local: z.string(), prefixlen: z.number() })).default([]) }));
@@ -139,6 +144,7 @@ async function removeStale(ctx: HostContext, wanted: Set<string>, namespaces: Se
       ctx.log(`stopped dnsmasq of network ${networkId}`);
       changes.removed++;
     }
+    await stopMetadataProxy(ctx, networkId, proxyFiles(files.dir), changes);
     await rm(files.dir, { recursive: true, force: true });
   }
   // The veths go before the namespaces: deleting a namespace destroys its devices asynchronously.

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { cidrText, netmaskOf, parseCidr } from '../../shared/domain/network/ipv4.js';
+import { METADATA_CIDR } from '../metadata/metadata-proxy.js';
 import type { HostNetworkState, NetworkState, SubnetState } from './desired-state.js';
 import { dhcpNsVethName } from './names.js';
 
@@ -53,14 +54,22 @@ export function dnsmasqArgs(network: NetworkState, files: DnsmasqFiles): string[
     // Without a gateway, an empty router option stops dnsmasq offering its own address as the router.
     args.push(`--dhcp-option=tag:${t},option:router${subnet.gateway_ip ? `,${subnet.gateway_ip}` : ''}`);
     if (subnet.dns_nameservers.length) args.push(`--dhcp-option=tag:${t},option:dns-server,${subnet.dns_nameservers.join(',')}`);
-    if (subnet.host_routes.length) {
-      // A client that gets option 121 ignores the router option (RFC 3442), so the default route goes in it too.
-      const routes = subnet.host_routes.map((r) => `${r.destination},${r.nexthop}`);
-      if (subnet.gateway_ip && !subnet.host_routes.some((r) => r.destination === '0.0.0.0/0')) routes.push(`0.0.0.0/0,${subnet.gateway_ip}`);
-      args.push(`--dhcp-option=tag:${t},option:classless-static-route,${routes.join(',')}`);
-    }
+    args.push(`--dhcp-option=tag:${t},option:classless-static-route,${classlessRoutes(network, subnet).join(',')}`);
   }
   return args;
+}
+
+/**
+ * Option 121 of a served subnet, as Neutron's isolated metadata has it: the subnet's host routes,
+ * then 169.254.169.254/32 via this host's DHCP port (where the metadata proxy listens), then the
+ * default route: a client that gets option 121 ignores the router option (RFC 3442).
+ */
+export function classlessRoutes(network: NetworkState, subnet: SubnetState): string[] {
+  const routes = subnet.host_routes.map((r) => `${r.destination},${r.nexthop}`);
+  const dhcpIp = network.dhcp?.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
+  if (dhcpIp && !subnet.host_routes.some((r) => r.destination === METADATA_CIDR)) routes.push(`${METADATA_CIDR},${dhcpIp}`);
+  if (subnet.gateway_ip && !subnet.host_routes.some((r) => r.destination === '0.0.0.0/0')) routes.push(`0.0.0.0/0,${subnet.gateway_ip}`);
+  return routes;
 }
 
 /** `MAC,IP` per address of this host's ports on the network, in the subnets it serves. */

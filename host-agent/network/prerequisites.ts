@@ -8,6 +8,9 @@ export const DATA_PLANE_TOOLS = [
   { command: 'nft', package: 'nftables' },
   { command: 'dnsmasq', package: 'dnsmasq-base' },
   { command: 'sysctl', package: 'procps' },
+  { command: 'arping', package: 'iputils-arping' },
+  // The metadata proxy in each DHCP namespace (host-agent/metadata/metadata-proxy.mjs).
+  { command: 'node', package: 'nodejs' },
 ] as const;
 
 export interface DataPlaneCheck {

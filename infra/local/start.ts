@@ -3,7 +3,10 @@
  * process behind local stand-ins for CloudFront (infra/local/edge-server.ts, which runs the
  * stack's edge function) and API Gateway (infra/local/api-server.ts), SQS event source
  * stand-ins (infra/local/queue-poller.ts), against AWS emulators (or LocalStack when
- * AWS_ENDPOINT_URL is set), with N host agents (fake driver) as child processes.
+ * AWS_ENDPOINT_URL is set), with N host agents as child processes: the QEMU driver where QEMU
+ * is installed, the fake one otherwise or when asked. As root, each host gets a network
+ * namespace on a simulated data-centre network, with an external segment and an "outside world"
+ * namespace for floating IPs (infra/local/network-topology.ts).
  *
  *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu] [--cpu-allocation-ratio R]
  */
@@ -12,7 +15,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { conductorQueue, edge, localImageBucket, schedulerQueue, sweeper, tableDefinition } from '../../shared/resources.js';
+import { qemuInstalled } from '../../host-agent/config.js';
 import { startAgent, stopAgent } from './agents.js';
+import { addHost, canMakeNamespaces, createTopology, removeTopology, topologyFor, type Topology } from './network-topology.js';
 import { closeServer } from './close-server.js';
 import { startEmulators, type Emulators } from './emulators.js';
 import { adminPassword, cloudInfoPath, openrc, stateDir, type CloudInfo } from './state-dir.js';
@@ -27,7 +32,7 @@ const { values: args } = parseArgs({
     'host-disk-gb': { type: 'string' },
     'spawn-delay-ms': { type: 'string' },
     'cpu-allocation-ratio': { type: 'string' },
-    driver: { type: 'string', default: 'fake' },
+    driver: { type: 'string' },
   },
 });
 
@@ -67,6 +72,9 @@ process.on('SIGTERM', () => void stopAll(0));
 
 async function main(): Promise<void> {
   const dir = stateDir();
+  const driver = args.driver === 'fake' || args.driver === 'qemu' ? args.driver : qemuInstalled() ? 'qemu' : 'fake';
+  if (args.driver && args.driver !== driver) throw new Error(`--driver must be fake or qemu, not ${args.driver}`);
+  const topology = await startNetworking(dir, driver);
   if (args.fresh) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const port = Number(args.port);
@@ -151,6 +159,7 @@ async function main(): Promise<void> {
     imageBucket: localImageBucket,
     tokenKeyFile,
     adminPassword: password,
+    ...(topology ? { externalNetns: topology.externalNetns } : {}),
   };
   writeFileSync(join(dir, 'openrc'), openrc(info), { mode: 0o600 });
   // Written whole, then renamed: whoever waits for this file (tests, benchmarks) never reads half of it.
@@ -174,11 +183,34 @@ async function main(): Promise<void> {
   await track('host agents', () => Promise.all(agents.map((a) => stopAgent(a))).then(() => undefined));
   for (let n = 1; n <= Number(args.hosts) && !stopping; n++) {
     const host = `host-${n}`;
-    agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: inventoryArgs, driver: args.driver === 'qemu' ? 'qemu' : 'fake' }));
+    const networkArgs = topology && driver === 'qemu' ? hostNetworkArgs(await addHost(topology, host, n)) : [];
+    agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: [...inventoryArgs, ...networkArgs], driver }));
   }
-  say(`API on ${apiUrl} (identity ${info.authUrl}); ${agents.length} host agent(s) starting (${args.driver === 'qemu' ? 'qemu' : 'fake'} driver)`);
+  say(`API on ${apiUrl} (identity ${info.authUrl}); ${agents.length} host agent(s) starting (${driver} driver${driver === 'fake' ? ': bookkeeping guests, no QEMU' : ''})`);
+  if (topology) say(`outside world: ip netns exec ${topology.externalNetns} <command>  (NOVALESS_EXTERNAL_NETNS in the openrc), e.g. ssh cirros@<floating ip>`);
   say('ready. Ctrl-C stops everything.');
 }
+
+/**
+ * As root, the simulated data-centre and external networks (removed again on stop; a restart
+ * puts them back); otherwise guests start without networking, and the first lines say why.
+ */
+async function startNetworking(dir: string, driver: 'qemu' | 'fake'): Promise<Topology | undefined> {
+  const possible = await canMakeNamespaces();
+  if (!possible.ok) {
+    say(`guests start without networking: ${possible.why}`);
+    return undefined;
+  }
+  const topology = topologyFor(dir);
+  await track('network namespaces', () => removeTopology(topology));
+  await createTopology(topology);
+  say(`networks: namespaces ${topology.prefix}-* (data-centre switch, external segment, outside world${driver === 'qemu' ? ', one per host' : ''})`);
+  return topology;
+}
+
+const hostNetworkArgs = (h: { netns: string; tunnelIp: string; underlayDev: string; externalBridge: string }) => [
+  '--netns', h.netns, '--tunnel-ip', h.tunnelIp, '--underlay-dev', h.underlayDev, '--external-bridge', h.externalBridge,
+];
 
 main().catch((err) => {
   process.stderr.write(`novaless: failed to start: ${(err as Error).stack ?? err}\n`);

@@ -20,6 +20,8 @@ export interface CloudInfo {
   imageBucket: string;
   tokenKeyFile: string;
   adminPassword: string;
+  /** The namespace that stands for the outside world (as root only): `ip netns exec <it> ssh cirros@<floating ip>`. */
+  externalNetns?: string;
 }
 
 export const cloudInfoPath = (dir: string) => join(dir, 'cloud.json');
@@ -74,6 +76,7 @@ export function openrc(info: CloudInfo): string {
     'export OS_PROJECT_DOMAIN_NAME=Default',
     'export OS_REGION_NAME=RegionOne',
     'export OS_INTERFACE=public',
+    ...(info.externalNetns ? [`export NOVALESS_EXTERNAL_NETNS=${info.externalNetns}`] : []),
     '',
   ].join('\n');
 }

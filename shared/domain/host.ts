@@ -12,6 +12,8 @@ export const HostInventorySchema = z.object({
   /** Nova's virt_type: kvm where KVM really works, qemu (TCG) otherwise, fake for the fake driver. */
   virt_type: z.string().default('qemu'),
   host_ip: z.string().default('127.0.0.1'),
+  /** The host's VXLAN tunnel endpoint on the data-centre network (Neutron's local_ip); defaults to host_ip. */
+  tunnel_ip: z.string().optional(),
   cpu_allocation_ratio: z.number().positive().optional(),
   ram_allocation_ratio: z.number().positive().optional(),
   disk_allocation_ratio: z.number().positive().optional(),
@@ -44,6 +46,7 @@ export const HostSchema = z.object({
   hypervisor_version: z.number().int(),
   virt_type: z.string(),
   host_ip: z.string(),
+  tunnel_ip: z.string().optional(),
   status: z.enum(['enabled', 'disabled']),
   disabled_reason: z.string().nullable(),
   forced_down: z.boolean().default(false),

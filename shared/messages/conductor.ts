@@ -90,6 +90,12 @@ export const ActionFailedReportSchema = z.object({
   reason: z.string(),
 });
 
+/** The host applied a network plan: these ports of its plan are plugged (Neutron's update_device_up). */
+export const PortsPluggedReportSchema = z.object({ type: z.literal('ports_plugged'), ...report, port_ids: z.array(z.string().uuid()) });
+
+/** The agent started (or lost track): it asks for its network plan (Neutron's agent resync). */
+export const NetworkSyncRequestSchema = z.object({ type: z.literal('network_sync_request'), ...report });
+
 export const ConductorMessageSchema = z.discriminatedUnion('type', [
   RegisterReportSchema,
   HeartbeatReportSchema,
@@ -98,5 +104,7 @@ export const ConductorMessageSchema = z.discriminatedUnion('type', [
   DestroyedReportSchema,
   ActionDoneReportSchema,
   ActionFailedReportSchema,
+  PortsPluggedReportSchema,
+  NetworkSyncRequestSchema,
 ]);
 export type ConductorMessage = z.infer<typeof ConductorMessageSchema>;

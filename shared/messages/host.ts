@@ -1,5 +1,19 @@
 import { z } from 'zod';
 import { FlavorSnapshotSchema, ImageMetaSchema } from '../domain/instance.js';
+import { HostNetworkPlanSchema } from '../domain/network/host-plan.js';
+
+/** One NIC of a guest: its port, plugged as a tap device (named as Nova names it) on the port's network. */
+export const GuestNicSchema = z.object({
+  port_id: z.string().uuid(),
+  network_id: z.string().uuid(),
+  mac_address: z.string(),
+  mtu: z.number().int(),
+  /** `tap` + the port id's first 11 characters (Nova's devname). */
+  tap_name: z.string().max(15),
+  /** The guest's fixed IPv4 addresses on it, with their subnets, for network_data.json. */
+  fixed_ips: z.array(z.object({ ip_address: z.string(), cidr: z.string(), gateway_ip: z.string().nullable(), enable_dhcp: z.boolean(), dns_nameservers: z.array(z.string()).default([]) })),
+});
+export type GuestNic = z.infer<typeof GuestNicSchema>;
 
 /** What the agent needs to build a guest: a copy of the instance, so it never reads the table. */
 export const GuestSpecSchema = z.object({
@@ -17,6 +31,8 @@ export const GuestSpecSchema = z.object({
   config_drive: z.boolean(),
   availability_zone: z.string().nullable(),
   launch_index: z.number().int(),
+  /** Its NICs, in order (eth0 first); none = a guest without network. */
+  nics: z.array(GuestNicSchema).default([]),
 });
 export type GuestSpec = z.infer<typeof GuestSpecSchema>;
 
@@ -62,6 +78,9 @@ export const SnapshotCommandSchema = z.object({
   upload: z.object({ part_size: z.number().int().positive(), part_urls: z.array(z.string().url()).min(1) }),
 });
 
+/** The host's whole network plan (shared/network-plan/): applied only if newer than the last one applied. */
+export const NetworkPlanCommandSchema = z.object({ type: z.literal('network_plan'), request_id: z.string(), plan: HostNetworkPlanSchema });
+
 export const HostCommandSchema = z.discriminatedUnion('type', [
   SpawnCommandSchema,
   DestroyCommandSchema,
@@ -74,5 +93,6 @@ export const HostCommandSchema = z.discriminatedUnion('type', [
   ResumeCommandSchema,
   RebuildCommandSchema,
   SnapshotCommandSchema,
+  NetworkPlanCommandSchema,
 ]);
 export type HostCommand = z.infer<typeof HostCommandSchema>;

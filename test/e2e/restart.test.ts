@@ -26,7 +26,7 @@ describe('a restart of npm start', () => {
   let port: number;
 
   const start = async (fresh: boolean) => {
-    child = launchCloud({ stateDir, logFile, args: [...(fresh ? ['--fresh'] : []), '--port', String(port)], env: { LOG_LEVEL: 'WARN' } });
+    child = launchCloud({ stateDir, logFile, args: [...(fresh ? ['--fresh'] : []), '--port', String(port), '--driver', 'fake'], env: { LOG_LEVEL: 'WARN' } });
     info = await waitForCloudInfo(child, { stateDir, logFile }, Date.now() + 90_000);
   };
   const stop = async () => {
@@ -64,7 +64,7 @@ describe('a restart of npm start', () => {
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  it('keeps users, tokens, images and servers, and the agent finds its guest again', async () => {
+  it('keeps users, tokens, images and servers, and the agent finds its guest again', { timeout: 180_000 }, async () => {
     port = await freePort();
     await start(true);
     const imageFile = join(workDir, 'disk.qcow2');

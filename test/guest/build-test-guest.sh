@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the novaless test guest: a small whole-disk qcow2 image (MBR + one FAT partition with
 # SYSLINUX, the Debian cloud kernel and a busybox initramfs) that boots by itself like cirros.
-# The guest prints markers to the serial console, reads the config drive and powers off on the
-# ACPI power button. See test/guest/README.md.
+# The guest prints markers to the serial console, reads the config drive, configures its NICs
+# from network_data.json (DHCP or static), runs an SSH server (dropbear, user `cirros`, keys from
+# meta_data.json) and powers off on the ACPI power button. See test/guest/README.md.
 #
 # Usage: test/guest/build-test-guest.sh [--force]
 # Output: test/.cache/guest/novaless-test-guest.qcow2 (rebuilt only when missing or when this
@@ -18,8 +19,13 @@ image_stamp=$image.sha256
 deb_dir=$cache_dir/debs
 
 # Modules the guest loads (with their dependencies, resolved below): the ACPI power button first,
-# then disks on virtio, IDE (i440fx PIIX) or virtio-scsi, and ISO9660/VFAT for the config drive.
-guest_modules=(button evdev virtio_pci virtio_blk virtio_scsi ata_piix sd_mod sr_mod isofs vfat nls_cp437 nls_utf8 nls_ascii)
+# then disks on virtio, IDE (i440fx PIIX) or virtio-scsi, ISO9660/VFAT for the config drive, and
+# virtio-net for the NICs.
+guest_modules=(button evdev virtio_pci virtio_blk virtio_scsi ata_piix sd_mod sr_mod isofs vfat nls_cp437 nls_utf8 nls_ascii virtio_net)
+# The SSH server and the shared libraries it and dropbearkey load (with the dynamic loader):
+# Debian's dynamically linked dropbear, unpacked like the other packages, never installed.
+ssh_packages=(dropbear-bin libc6 libcrypt1 libtomcrypt1 libtommath1 libgmp10 zlib1g)
+ssh_libraries=(libc.so.6 libcrypt.so.1 libtomcrypt.so.1 libtommath.so.1 libgmp.so.10 libz.so.1)
 partition_start_sector=2048
 partition_size_mib=63
 
@@ -49,7 +55,9 @@ if [[ -z $kernel_package ]]; then
   exit 1
 fi
 
-for package in "$kernel_package" busybox-static syslinux-common; do
+# Downloads a package into the cache once; extracts it into $2.
+extract_package() {
+  local package=$1 target=$2 deb
   if compgen -G "$deb_dir/${package}_*.deb" >/dev/null; then
     echo "Using cached package $package"
   else
@@ -59,10 +67,18 @@ for package in "$kernel_package" busybox-static syslinux-common; do
   fi
   deb=$(ls -t "$deb_dir/${package}"_*.deb | head -n 1)
   echo "Extracting $(basename "$deb")"
-  dpkg-deb -x "$deb" "$work_dir/packages"
+  dpkg-deb -x "$deb" "$target"
+}
+
+for package in "$kernel_package" busybox-static syslinux-common; do
+  extract_package "$package" "$work_dir/packages"
+done
+for package in "${ssh_packages[@]}"; do
+  extract_package "$package" "$work_dir/ssh-packages"
 done
 
 packages=$work_dir/packages
+ssh_root=$work_dir/ssh-packages
 kernel=$(ls "$packages"/boot/vmlinuz-* | head -n 1)
 kernel_release=${kernel##*/vmlinuz-}
 module_tree=$packages/lib/modules/$kernel_release
@@ -107,11 +123,58 @@ for name in "${guest_modules[@]}"; do
   add_module "$name"
 done
 
-echo "Building the initramfs (busybox-static, ${#module_order[@]} kernel modules)"
+echo "Building the initramfs (busybox-static, dropbear, ${#module_order[@]} kernel modules)"
 initramfs=$work_dir/initramfs
-mkdir -p "$initramfs"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,mnt/config,lib/modules,etc}
+mkdir -p "$initramfs"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,mnt/config,lib/modules,lib64,lib/x86_64-linux-gnu,etc/dropbear,run,tmp,var/log,home/cirros/.ssh,usr/share/udhcpc}
 cp "$packages/bin/busybox" "$initramfs/bin/busybox"
 ln -s busybox "$initramfs/bin/sh"
+
+# dropbear and dropbearkey, with the libraries they load (cp -L: the files behind the soname links).
+cp "$ssh_root/usr/sbin/dropbear" "$initramfs/usr/sbin/"
+cp "$ssh_root/usr/bin/dropbearkey" "$initramfs/usr/bin/"
+cp -L "$ssh_root/lib64/ld-linux-x86-64.so.2" "$initramfs/lib64/" 2>/dev/null || cp -L "$ssh_root/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$initramfs/lib64/"
+for library in "${ssh_libraries[@]}"; do
+  file=$(find "$ssh_root/lib" "$ssh_root/usr/lib" -name "$library" | head -n 1)
+  [[ -n $file ]] || { echo "Library $library not found in ${ssh_packages[*]}" >&2; exit 1; }
+  cp -L "$file" "$initramfs/lib/x86_64-linux-gnu/"
+done
+# The login user (dropbear only lets in users whose shell getusershell() lists; "*": no
+# password, so no shadow file is read), resolved by glibc from files only.
+cat >"$initramfs/etc/passwd" <<'PASSWD'
+root:*:0:0:root:/root:/bin/sh
+cirros:*:1000:1000:cirros:/home/cirros:/bin/sh
+PASSWD
+printf 'root:x:0:\ncirros:x:1000:\n' >"$initramfs/etc/group"
+printf '/bin/sh\n' >"$initramfs/etc/shells"
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' >"$initramfs/etc/nsswitch.conf"
+
+# udhcpc's hook: configures the NIC from the lease (address, netmask, router, MTU from option 26, DNS).
+cat >"$initramfs/usr/share/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+  deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound|renew)
+    [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+    [ "$1" = bound ] && ip addr flush dev "$interface"
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    if [ -n "$router" ]; then
+      while route del default dev "$interface" 2>/dev/null; do :; done
+      set -- $router
+      route add default gw "$1" dev "$interface"
+    fi
+    if [ -n "$dns" ]; then
+      : >/etc/resolv.conf
+      for server in $dns; do echo "nameserver $server" >>/etc/resolv.conf; done
+    fi
+    echo "GUEST-IP: $interface $ip"
+    ;;
+esac
+exit 0
+DHCP
+chmod 755 "$initramfs/usr/share/udhcpc/default.script"
 for name in "${module_order[@]}"; do
   cp "$(module_file "$name")" "$initramfs/lib/modules/"
   echo "$name" >>"$initramfs/lib/modules/load-order"
@@ -126,6 +189,8 @@ export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts
 exec </dev/console >/dev/console 2>&1
 # Keep kernel messages off the console so the markers below stay on lines of their own.
 echo 1 >/proc/sys/kernel/printk
@@ -198,6 +263,62 @@ json_string() {
   grep -o "\"$1\": *\"[^\"]*\"" "$2" | head -n 1 | sed 's/.*: *"\(.*\)"/\1/'
 }
 
+# The first "key":value of a key in a piece of compact JSON (the value without its quotes).
+json_value() {
+  echo "$2" | grep -o "\"$1\":\"*[^\",}]*" | head -n 1 | sed 's/^"[^"]*":"*//'
+}
+
+# meta_data.json's public_keys ({"name":"ssh-ed25519 AAAA... comment",...}) as authorized_keys.
+write_authorized_keys() {
+  { tr -d '\n' <"$1"; echo; } | sed -n 's/.*"public_keys": *{\([^}]*\)}.*/\1/p' | sed 's/", *"/"\n"/g' |
+    sed -n 's/^ *"[^"]*": *"\(.*\)" *$/\1/p' | sed 's/\\n$//' >/home/cirros/.ssh/authorized_keys
+  chown -R 1000:1000 /home/cirros
+  chmod 700 /home/cirros/.ssh
+  chmod 600 /home/cirros/.ssh/authorized_keys
+  echo "NOVALESS-SSH-KEYS $(grep -c . /home/cirros/.ssh/authorized_keys)"
+}
+
+# Configures each NIC from network_data.json (Nova's format, compact JSON as novaless writes it):
+# its link is found by MAC; an ipv4_dhcp network starts udhcpc (in the background: the lease
+# may come later), an ipv4 one sets the address, netmask and default route at once.
+configure_network() {
+  json=$(tr -d '\n\t ' <"$1")
+  links=$(echo "$json" | sed -n 's/^{"links":\[\(.*\)\],"networks":\[.*/\1/p' | sed 's/},{/}\n{/g')
+  networks=$(echo "$json" | sed -n 's/.*"networks":\[\(.*\)\],"services":\[[^]]*\]}$/\1/p' | sed 's/},{/}\n{/g' | grep '"link":')
+  for nic in /sys/class/net/eth*; do
+    [ -e "$nic" ] || continue
+    interface=${nic##*/}
+    mac=$(cat "$nic/address")
+    link=$(echo "$links" | grep -i "\"ethernet_mac_address\":\"$mac\"" | head -n 1)
+    [ -n "$link" ] || { echo "NOVALESS-NIC-UNKNOWN $interface $mac"; continue; }
+    link_id=$(json_value id "$link")
+    mtu=$(json_value mtu "$link")
+    case "$mtu" in [0-9]*) ip link set "$interface" mtu "$mtu" ;; esac
+    ip link set "$interface" up
+    network=$(echo "$networks" | grep "\"link\":\"$link_id\"" | head -n 1)
+    case "$(json_value type "$network")" in
+      ipv4_dhcp)
+        udhcpc -i "$interface" -b -t 30 -T 2 -A 3 -O mtu -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
+        ;;
+      ipv4)
+        address=$(json_value ip_address "$network")
+        ifconfig "$interface" "$address" netmask "$(json_value netmask "$network")" up
+        gateway=$(json_value gateway "$network")
+        [ -n "$gateway" ] && route add default gw "$gateway" dev "$interface"
+        echo "GUEST-IP: $interface $address"
+        ;;
+      *) echo "NOVALESS-NIC-UNCONFIGURED $interface $link_id" ;;
+    esac
+  done
+}
+
+start_ssh_server() {
+  # ed25519 only: generating an RSA key takes far too long under TCG.
+  dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
+  dropbear -r /etc/dropbear/dropbear_ed25519_host_key -p 22 -s -P /run/dropbear.pid -E 2>>/var/log/dropbear.log &&
+    echo NOVALESS-SSH-READY || echo NOVALESS-SSH-FAILED
+}
+
 config_drive=$(find_config_drive) || config_drive=
 
 hostname=novaless-guest
@@ -211,9 +332,12 @@ if [ -n "$config_drive" ]; then
       config_hostname=$(json_string hostname "$meta_data")
       echo "NOVALESS-HOSTNAME $config_hostname"
       [ -n "$config_hostname" ] && hostname=$config_hostname
+      write_authorized_keys "$meta_data"
     else
       echo "NOVALESS-NO-META-DATA"
     fi
+    network_data=/mnt/config/openstack/latest/network_data.json
+    [ -f "$network_data" ] && configure_network "$network_data"
     umount /mnt/config
   else
     echo "NOVALESS-CONFIG-DRIVE-UNREADABLE"
@@ -222,6 +346,8 @@ else
   echo NOVALESS-NO-CONFIG-DRIVE
 fi
 hostname "$hostname"
+ip link set lo up
+start_ssh_server
 echo NOVALESS-GUEST-READY
 
 while :; do

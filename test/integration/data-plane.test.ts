@@ -274,7 +274,9 @@ describe.skipIf(Boolean(skipReason))(`host data plane on namespaces${skipReason 
         expect(env).toMatch(/^mtu=1450$/m);
         expect(env).toMatch(/^router=10\.77\.0\.1$/m);
         expect(env).toMatch(/^dns=10\.77\.0\.1$/m);
-        expect(env).toMatch(/^staticroutes=10\.99\.0\.0\/24 10\.77\.0\.1 0\.0\.0\.0\/0 10\.77\.0\.1$/m);
+        // The subnet's host routes, the metadata service through this host's DHCP port, then the default route.
+        const dhcpIp = DHCP_PORT[cloud.ports[guest]!.host].ip.replace(/\./g, '\\.');
+        expect(env).toMatch(new RegExp(`^staticroutes=10\\.99\\.0\\.0/24 10\\.77\\.0\\.1 169\\.254\\.169\\.254/32 ${dhcpIp} 0\\.0\\.0\\.0/0 10\\.77\\.0\\.1$`, 'm'));
         // Each host answers its own guests: DHCP does not cross VXLAN.
         expect(env).toMatch(new RegExp(`^serverid=${DHCP_PORT[cloud.ports[guest]!.host].ip.replace(/\./g, '\\.')}$`, 'm'));
       }
@@ -313,7 +315,7 @@ describe.skipIf(Boolean(skipReason))(`host data plane on namespaces${skipReason 
       expect((await links(NS[host])).filter((l) => /^(brq|vx-|tap|dh)/.test(l))).toEqual([]);
       expect(await run('nft', ['list', 'tables'], NS[host])).not.toContain('novaless');
     }
-    expect((await namespaces()).filter((n) => n.includes('-dhcp-'))).toEqual([]);
+    expect((await namespaces()).filter((n) => n.startsWith('nlt-') && n.includes('-dhcp-'))).toEqual([]);
     const ours = [bridgeName(NET), vxlanName(VNI), ...Object.values(PORT_IDS).map(tapName)];
     expect((await links('')).filter((l) => l.startsWith('nlt-') || ours.includes(l))).toEqual([]);
     expect((await apply('h1')).total).toBeGreaterThan(0);

@@ -22,7 +22,7 @@ export default async function setup(project: TestProject) {
   const stateDir = join(workDir, 'state');
   const logFile = join(workDir, 'start.log');
   const port = await freePort();
-  const child = launchCloud({ stateDir, logFile, args: ['--fresh', '--port', String(port)], env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN' } });
+  const child = launchCloud({ stateDir, logFile, args: ['--fresh', '--port', String(port), '--driver', 'fake'], env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN' } });
   try {
     const info = await waitForCloudInfo(child, { stateDir, logFile }, Date.now() + 90_000);
     project.provide('cloud', { ...info, stateDir, logFile });

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stopAgent } from '../../infra/local/agents.js';
+import type { TopologyHost } from '../../infra/local/network-topology.js';
 import { repoRoot } from '../../infra/local/state-dir.js';
 import { cloud } from './cloud.js';
 import { startCloudAgent } from './test-agents.js';
@@ -15,6 +16,8 @@ export interface QemuAgentOptions {
   /** The test's own directory: the agent's state goes in `agents/<host>`, its log in `logs/<host>.log`. */
   baseDir: string;
   heartbeatSeconds?: number;
+  /** The host's namespace on the local cloud's networks (see infra/local/network-topology.ts); none = no guest networking. */
+  network?: TopologyHost;
 }
 
 /** The agent's state dir (its guests live in `instances/<uuid>`). */
@@ -34,7 +37,10 @@ export function startQemuAgent(o: QemuAgentOptions): ChildProcess {
     imageBucket: cloud().imageBucket,
     baseDir: o.baseDir,
     logLevel: 'INFO',
-    extraArgs: ['--az', o.zone, '--virt-type', 'qemu', '--heartbeat-interval-seconds', String(o.heartbeatSeconds ?? 2)],
+    extraArgs: [
+      '--az', o.zone, '--virt-type', 'qemu', '--heartbeat-interval-seconds', String(o.heartbeatSeconds ?? 2),
+      ...(o.network ? ['--netns', o.network.netns, '--tunnel-ip', o.network.tunnelIp, '--underlay-dev', o.network.underlayDev, '--external-bridge', o.network.externalBridge] : []),
+    ],
   });
 }
 

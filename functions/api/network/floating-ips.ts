@@ -25,6 +25,7 @@ import {
   listPortFloatingIps,
   updateFloatingIp,
 } from '../../../shared/store/network/floating-ips.js';
+import { syncFloatingIpHosts } from '../../../shared/network-plan/sync.js';
 import { getNetwork } from '../../../shared/store/network/networks.js';
 import { getPort, listNetworkPorts } from '../../../shared/store/network/ports.js';
 import { getRouter } from '../../../shared/store/network/routers.js';
@@ -253,6 +254,7 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
     association && { internalPort: association.internalPort },
   );
   await refreshServersOf([fip.port_id]);
+  await syncFloatingIpHosts([fip.port_id], req.requestId);
   return json(201, { floatingip: floatingIpView(fip, association?.internalPort) });
 }
 
@@ -272,6 +274,7 @@ async function update(req: ApiRequest): Promise<ApiResponse> {
   }
   const fip = await updateFloatingIp(current, association, internalPort, changes);
   await refreshServersOf([current.port_id, fip.port_id]);
+  await syncFloatingIpHosts([current.port_id, fip.port_id], req.requestId);
   return json(200, { floatingip: await withPort(fip) });
 }
 
@@ -280,6 +283,7 @@ async function remove(req: ApiRequest): Promise<ApiResponse> {
   const fip = await visibleFloatingIp(req.auth, req.params.floatingip_id);
   await deleteFloatingIp(fip, await getPort(fip.floating_port_id));
   await refreshServersOf([fip.port_id]);
+  await syncFloatingIpHosts([fip.port_id], req.requestId);
   return json(204);
 }
 

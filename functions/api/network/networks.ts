@@ -165,12 +165,12 @@ async function update(req: ApiRequest): Promise<ApiResponse> {
   return json(200, { network: await viewWithSubnets(network, req.auth) });
 }
 
-/** Ports the network owns itself (its DHCP ports) go with it; any other port keeps it in use (409). */
+/** Ports the network service made on its own (DHCP, the hosts' gateway addresses) go with it; any other port keeps it in use (409). */
 async function remove(req: ApiRequest): Promise<ApiResponse> {
   const network = await visibleNetwork(req.auth, req.params.network_id);
   if (!ownsOrAdmin(req.auth, network)) throw new NotAuthorized('(rule:delete_network) is disallowed by policy');
   const [ports, subnets] = await Promise.all([listNetworkPorts(network.id), listNetworkSubnets(network.id)]);
-  if (ports.some((p) => p.device_owner !== DeviceOwner.dhcp)) throw new NetworkInUse(network.id);
+  if (ports.some((p) => p.device_owner !== DeviceOwner.dhcp && p.device_owner !== DeviceOwner.agentGateway)) throw new NetworkInUse(network.id);
   await deleteNetworkItem(network, [...ports.flatMap(deletePortSteps), ...subnets.flatMap(deleteSubnetSteps)]);
   return json(204);
 }

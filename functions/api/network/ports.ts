@@ -8,6 +8,7 @@ import { createPort, deletePort, getPort, listDevicePorts, listNetworkPorts, lis
 import { securityGroupIdsForPort } from '../../../shared/store/network/security-groups.js';
 import { disassociatePortFloatingIps } from '../../../shared/store/network/floating-ips.js';
 import { refreshDeviceAddresses } from '../../../shared/store/network/device-ports.js';
+import { syncPortHosts } from '../../../shared/network-plan/sync.js';
 import { listNetworkSubnets } from '../../../shared/store/network/subnets.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
@@ -214,11 +215,12 @@ async function update(req: ApiRequest): Promise<ApiResponse> {
   };
   const port = await updatePort(current, changes);
   if (port.device_id) await refreshDeviceAddresses(port.device_id);
+  await syncPortHosts([current, port], req.requestId);
   return json(200, { port: portView(port, req.auth) });
 }
 
 /** Ports the network service owns (routers, floating IPs, DHCP) go only with what owns them. */
-const NETWORK_OWNED = new Set<string>([DeviceOwner.routerInterface, DeviceOwner.routerGateway, DeviceOwner.floatingIp, DeviceOwner.dhcp]);
+const NETWORK_OWNED = new Set<string>([DeviceOwner.routerInterface, DeviceOwner.routerGateway, DeviceOwner.floatingIp, DeviceOwner.dhcp, DeviceOwner.agentGateway]);
 
 /** Deleting a port drops its floating IP association first (as Neutron does) and then frees its addresses. */
 async function remove(req: ApiRequest): Promise<ApiResponse> {
@@ -227,6 +229,7 @@ async function remove(req: ApiRequest): Promise<ApiResponse> {
   await disassociatePortFloatingIps(port.id);
   await deletePort(port);
   if (port.device_id) await refreshDeviceAddresses(port.device_id);
+  await syncPortHosts([port], req.requestId);
   return json(204);
 }
 

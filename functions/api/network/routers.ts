@@ -26,6 +26,7 @@ import { createPort, deletePortSteps, getPort } from '../../../shared/store/netw
 import { parents, updateResource } from '../../../shared/store/network/resource-table.js';
 import { createRouter, deleteRouter, getRouter, listRouterPorts, listRouters, recordNewRouterPort, updateRouter } from '../../../shared/store/network/routers.js';
 import { getSubnet } from '../../../shared/store/network/subnets.js';
+import { syncNetworkHosts, syncRouterHosts } from '../../../shared/network-plan/sync.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { isAdmin, type Caller } from '../identity/token-context.js';
@@ -207,7 +208,14 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
   return json(201, { router: routerView(router) });
 }
 
+/** A router update, then the plans of the hosts behind it (its gateway, SNAT and state are on every one of them). */
 async function update(req: ApiRequest): Promise<ApiResponse> {
+  const response = await updateRouterFields(req);
+  await syncRouterHosts(req.params.router_id, req.requestId);
+  return response;
+}
+
+async function updateRouterFields(req: ApiRequest): Promise<ApiResponse> {
   const { router: body } = parseBody(req, UpdateSchema);
   const current = await visibleRouter(req.auth, req.params.router_id);
   const changes: Partial<Router> = {
@@ -291,6 +299,12 @@ async function checkNotOnRouter(interfaces: Port[], subnet: Subnet) {
  * unbound port of the caller's becomes the interface. Either way the router's revision moves with it.
  */
 async function addInterface(req: ApiRequest): Promise<ApiResponse> {
+  const response = await addInterfacePort(req);
+  await syncRouterHosts(req.params.router_id, req.requestId);
+  return response;
+}
+
+async function addInterfacePort(req: ApiRequest): Promise<ApiResponse> {
   const body = parseBody(req, InterfaceSchema);
   checkInterfaceRequest(body);
   const router = await visibleRouter(req.auth, req.params.router_id);
@@ -350,6 +364,7 @@ async function removeInterface(req: ApiRequest): Promise<ApiResponse> {
   const subnetIds = [...new Set(port.fixed_ips.map((ip) => ip.subnet_id))];
   await checkInterfaceUnused(router, subnetIds);
   await updateRouter(router, {}, deletePortSteps(port));
+  await syncNetworkHosts([port.network_id], req.requestId);
   return json(200, interfaceInfo(router, port, subnetIds));
 }
 

@@ -8,6 +8,7 @@ import {
   listGroupRules,
   listSecurityGroupRules,
 } from '../../../shared/store/network/security-groups.js';
+import { syncSecurityGroupHosts } from '../../../shared/network-plan/sync.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { isAdmin, type Caller } from '../identity/token-context.js';
@@ -76,6 +77,7 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
   const asked = body.project_id ?? body.tenant_id;
   if (asked && asked !== group.project_id && !isAdmin(req.auth)) throw new SecurityGroupNotFound(group.id);
   const rule = await createSecurityGroupRule(group.id, { ...fields, description: body.description ?? '' });
+  await syncSecurityGroupHosts(group.id, req.requestId);
   return json(201, { security_group_rule: securityGroupRuleView(rule) });
 }
 
@@ -83,6 +85,7 @@ async function remove(req: ApiRequest): Promise<ApiResponse> {
   const rule = await visibleRule(req.auth, req.params.security_group_rule_id);
   if (!ownsOrAdmin(req.auth, rule)) throw new NotAuthorized('(rule:delete_security_group_rule) is disallowed by policy');
   await deleteSecurityGroupRule(rule);
+  await syncSecurityGroupHosts(rule.security_group_id, req.requestId);
   return json(204);
 }
 

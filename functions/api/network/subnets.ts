@@ -9,6 +9,7 @@ import { getNetwork, listNetworks } from '../../../shared/store/network/networks
 import { createPort, deletePort, deletePortSteps, listNetworkPorts } from '../../../shared/store/network/ports.js';
 import { createSubnet, deleteSubnetSteps, getSubnet, listNetworkSubnets, listSubnets, updateSubnet } from '../../../shared/store/network/subnets.js';
 import { runSteps } from '../../../shared/store/network/transaction.js';
+import { syncNetworkHosts } from '../../../shared/network-plan/sync.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import type { Caller } from '../identity/token-context.js';
@@ -219,6 +220,7 @@ async function update(req: ApiRequest): Promise<ApiResponse> {
   const dhcpPort = (await listNetworkPorts(subnet.network_id)).find((p) => p.device_id === dhcpDeviceId(subnet.id));
   if (subnet.enable_dhcp && !dhcpPort) await addDhcpPort((await getNetwork(subnet.network_id))!, subnet);
   if (!subnet.enable_dhcp && dhcpPort) await deletePort(dhcpPort);
+  await syncNetworkHosts([subnet.network_id], req.requestId);
   return json(200, { subnet: subnetView(subnet) });
 }
 

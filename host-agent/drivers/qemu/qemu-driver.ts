@@ -3,12 +3,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PowerState } from '../../../shared/domain/instance-states.js';
 import { GuestSpecSchema, type GuestSpec } from '../../../shared/messages/host.js';
 import { KeyedLock, Semaphore } from '../../concurrency.js';
-import { writeConfigDrive } from '../../config-drive/config-drive.js';
 import type { ImageCache } from '../../image-cache/image-cache.js';
+import { execRunner, type CommandRunner } from '../../network/command-runner.js';
 import {
   BaseComputeDriver,
   GuestNotFound,
@@ -21,11 +20,14 @@ import {
   type SpawnedGuest,
 } from '../driver.js';
 import { capConsoleLog, lastLines, readTail } from './console-log.js';
+import { GuestLauncher } from './guest-launcher.js';
 import { instancePaths, type InstancePaths } from './instance-dir.js';
 import type { VirtType } from './kvm-detect.js';
-import { createOverlay, qemuImg } from './qemu-img.js';
-import { isGuestProcess, launchQemu, qemuArgs, qemuVersion, readPid, scanGuestProcesses, shellQuote, waitForExit } from './qemu-process.js';
+import { qemuImg } from './qemu-img.js';
+import { saveGuestState, waitRestored } from './managed-save.js';
+import { isGuestProcess, qemuVersion, readPid, scanGuestProcesses, waitForExit } from './qemu-process.js';
 import { QmpClient } from './qmp-client.js';
+import { powerStateOfRunState } from './run-states.js';
 
 export interface QemuDriverOptions {
   /** The agent's state dir: guests live in `instances/`, snapshots in transit in `snapshots/`. */
@@ -33,6 +35,10 @@ export interface QemuDriverOptions {
   images: ImageCache;
   /** Decided at agent start (see kvm-detect.ts): what every guest of this agent runs under. */
   virtType: VirtType;
+  /** The network namespace of the host's data plane, where the guests' QEMUs run with their taps (config `network.netns`); absent = the agent's own. */
+  netns?: string;
+  /** How the guests' taps are read and made; tests give a fake one. */
+  runner?: CommandRunner;
   log: Logger;
   /** Nova's max_concurrent_snapshots. */
   maxParallelSnapshots: number;
@@ -44,35 +50,6 @@ export interface QemuDriverOptions {
   consoleCapEveryMs?: number;
 }
 
-/** QMP run states (qapi RunState) → Nova power states. */
-function powerStateOfRunState(status: string): PowerState {
-  switch (status) {
-    case 'running':
-    case 'debug':
-    case 'save-vm':
-    case 'restore-vm':
-      return PowerState.RUNNING;
-    case 'paused':
-    case 'prelaunch':
-    case 'inmigrate':
-    case 'postmigrate':
-    case 'finish-migrate':
-    case 'io-error':
-    case 'colo':
-    case 'watchdog':
-      return PowerState.PAUSED;
-    case 'suspended':
-      return PowerState.SUSPENDED;
-    case 'shutdown':
-      return PowerState.SHUTDOWN;
-    case 'internal-error':
-    case 'guest-panicked':
-      return PowerState.CRASHED;
-    default:
-      return PowerState.NOSTATE;
-  }
-}
-
 const BYTES_PER_GIB = 1024 ** 3;
 /** sun_path holds 108 bytes with its terminating NUL (Node's net.connect refuses longer). */
 const MAX_UNIX_SOCKET_PATH_BYTES = 107;
@@ -81,7 +58,9 @@ const MAX_UNIX_SOCKET_PATH_BYTES = 107;
  * Nova's libvirt driver, on QEMU directly: one daemonized QEMU process per guest, driven over
  * QMP, with all its files in `instances/<uuid>/`. The files are the truth: a guest exists while
  * its directory does; it runs while the QEMU named after it lives. So the agent can restart at
- * any time without touching the guests, and finds them again from the directory.
+ * any time without touching the guests, and finds them again from the directory. The spec in
+ * it (`spec.json`, NICs included) is what every later start (power on, reboot, resume) uses;
+ * how a guest is made and started is in guest-launcher.ts, its managed save in managed-save.ts.
  */
 export class QemuDriver extends BaseComputeDriver {
   readonly name = 'qemu';
@@ -93,6 +72,7 @@ export class QemuDriver extends BaseComputeDriver {
   /** The last power state seen, answered while an operation holds the guest's QMP socket. */
   private readonly lastKnown = new Map<string, PowerState>();
   readonly snapshots: Semaphore;
+  private readonly launcher: GuestLauncher;
   private capTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: QemuDriverOptions) {
@@ -100,6 +80,8 @@ export class QemuDriver extends BaseComputeDriver {
     this.instancesDir = join(options.stateDir, 'instances');
     this.snapshotsDir = join(options.stateDir, 'snapshots');
     this.snapshots = new Semaphore(options.maxParallelSnapshots);
+    const { images, virtType, netns, log } = options;
+    this.launcher = new GuestLauncher({ images, virtType, netns, runner: options.runner ?? execRunner, log });
   }
 
   async init(known: readonly KnownGuest[]): Promise<void> {
@@ -171,7 +153,7 @@ export class QemuDriver extends BaseComputeDriver {
       if (await this.pidOf(spec.instance_id)) return { power_state: await this.powerState(spec.instance_id, true), addresses: {} };
       await mkdir(paths.dir, { recursive: true, mode: 0o700 });
       await writeFile(paths.spec, `${JSON.stringify(spec, null, 2)}\n`);
-      await this.prepareDisks(spec, paths);
+      await this.launcher.prepareDisks(spec, paths);
       return { power_state: await this.start(spec, paths), addresses: {} };
     });
   }
@@ -184,7 +166,7 @@ export class QemuDriver extends BaseComputeDriver {
       await rm(paths.disk, { force: true });
       await rm(paths.suspended, { force: true });
       await writeFile(paths.spec, `${JSON.stringify(spec, null, 2)}\n`);
-      await this.prepareDisks(spec, paths);
+      await this.launcher.prepareDisks(spec, paths);
       return { power_state: await this.start(spec, paths), addresses: {} };
     });
   }
@@ -283,18 +265,7 @@ export class QemuDriver extends BaseComputeDriver {
       await this.requireState(instanceId, 'suspend', [PowerState.RUNNING, PowerState.PAUSED]);
       const pid = (await this.pidOf(instanceId))!;
       await rm(paths.suspended, { force: true });
-      await this.qmp(instanceId, async (qmp) => {
-        await qmp.execute('stop');
-        await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * BYTES_PER_GIB });
-        await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(paths.suspended)}` });
-        for (;;) {
-          const { status, 'error-desc': error } = await qmp.execute<{ status: string; 'error-desc'?: string }>('query-migrate');
-          if (status === 'completed') break;
-          if (status === 'failed' || status === 'cancelled') throw new Error(`saving the guest's state failed: ${error ?? status}`);
-          await sleep(100);
-        }
-        await qmp.execute('quit');
-      });
+      await this.qmp(instanceId, (qmp) => saveGuestState(qmp, paths.suspended));
       if (!(await waitForExit(pid, instanceId, this.options.quitTimeoutMs ?? 10_000))) await this.stopProcess(instanceId);
       this.lastKnown.set(instanceId, PowerState.SUSPENDED);
     });
@@ -304,17 +275,11 @@ export class QemuDriver extends BaseComputeDriver {
     await this.exclusive(instanceId, async () => {
       const paths = await this.existing(instanceId);
       await this.requireState(instanceId, 'resume', [PowerState.SUSPENDED]);
-      const spec = await this.specOf(paths);
-      await launchQemu(this.argsOf(spec, paths, true), paths.pidfile);
-      // The state streams in; QEMU starts the guest when it is all there (no -S).
-      const deadline = Date.now() + 120_000;
-      let status = 'inmigrate';
-      while (status === 'inmigrate' || status === 'prelaunch' || status === 'finish-migrate') {
-        if (Date.now() > deadline) throw new Error('restoring the suspended guest took more than 120 s');
-        await sleep(100);
-        status = (await this.qmp(instanceId, (qmp) => qmp.execute<{ status: string }>('query-status'))).status;
-      }
-      if (status !== 'running') await this.qmp(instanceId, (qmp) => qmp.execute('cont'));
+      await this.launcher.launch(await this.specOf(paths), paths, true);
+      await waitRestored(
+        async () => (await this.qmp(instanceId, (qmp) => qmp.execute<{ status: string }>('query-status'))).status,
+        () => this.qmp(instanceId, (qmp) => qmp.execute('cont')),
+      );
       await rm(paths.suspended, { force: true });
       this.lastKnown.set(instanceId, PowerState.RUNNING);
     });
@@ -434,29 +399,10 @@ export class QemuDriver extends BaseComputeDriver {
     }
   }
 
-  /** The cached image, the root disk overlay on it (the flavor's size, or the image's), the config drive. */
-  private async prepareDisks(spec: GuestSpec, paths: InstancePaths): Promise<void> {
-    const image = await this.options.images.ensure(spec.image);
-    const flavorBytes = spec.flavor.disk * BYTES_PER_GIB;
-    if (flavorBytes > 0 && flavorBytes < image.virtual_size) {
-      throw new Error(`flavor's disk is too small for the requested image: flavor ${spec.flavor.disk} GiB, image ${(image.virtual_size / BYTES_PER_GIB).toFixed(2)} GiB`);
-    }
-    await rm(paths.disk, { force: true });
-    await createOverlay(paths.disk, image.path, flavorBytes || image.virtual_size);
-    // Always attached, as Nova with force_config_drive=True: the guests have no metadata service.
-    await writeConfigDrive(spec, paths.configDrive);
-  }
-
-  private argsOf(spec: GuestSpec, paths: InstancePaths, incoming = false): string[] {
-    return qemuArgs({ instanceId: spec.instance_id, paths, vcpus: spec.flavor.vcpus, memoryMb: spec.flavor.ram, virtType: this.options.virtType, incoming });
-  }
-
   /** Starts the guest's QEMU and waits until the guest runs. */
   private async start(spec: GuestSpec, paths: InstancePaths): Promise<PowerState> {
-    await rm(paths.qmp, { force: true });
-    await rm(paths.vnc, { force: true });
     const started = Date.now();
-    const pid = await launchQemu(this.argsOf(spec, paths), paths.pidfile);
+    const pid = await this.launcher.launch(spec, paths);
     const state = await this.powerState(spec.instance_id, true);
     this.options.log.info('started guest QEMU', { instance_id: spec.instance_id, pid, virt_type: this.options.virtType, start_ms: Date.now() - started });
     return state;

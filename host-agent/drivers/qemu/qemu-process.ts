@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { GuestNic } from '../../../shared/messages/host.js';
 import type { VirtType } from './kvm-detect.js';
 import type { InstancePaths } from './instance-dir.js';
 
@@ -17,14 +18,17 @@ export interface QemuGuestArgs {
   virtType: VirtType;
   /** Start from a suspended guest's saved state instead of booting. */
   incoming?: boolean;
+  /** The guest's NICs in order (eth0 first); none = a guest without network. */
+  nics?: readonly GuestNic[];
 }
 
 /**
  * The QEMU command line of a guest. i440fx (`-machine pc`): the root disk on virtio-blk, the
  * config drive as an IDE cdrom (readable by any guest kernel with ATA and ISO 9660), the serial
  * console appended to a file QEMU writes itself (so the console keeps its output while the agent
- * is down), QMP and VNC on unix sockets in the instance dir. No NIC yet. Without -no-shutdown,
- * QEMU exits when the guest powers off: a stopped guest is a guest without a process.
+ * is down), QMP and VNC on unix sockets in the instance dir, one virtio-net NIC per port (see
+ * nicArgs). Without -no-shutdown, QEMU exits when the guest powers off: a stopped guest is a
+ * guest without a process.
  */
 export function qemuArgs(guest: QemuGuestArgs): string[] {
   const { paths } = guest;
@@ -47,7 +51,7 @@ export function qemuArgs(guest: QemuGuestArgs): string[] {
     '-qmp', `unix:${paths.qmp},server=on,wait=off`,
     '-drive', `file=${paths.disk},format=qcow2,if=virtio,discard=unmap`,
     '-drive', `file=${paths.configDrive},format=raw,if=ide,media=cdrom,readonly=on`,
-    '-nic', 'none',
+    ...nicArgs(guest.nics ?? []),
     '-pidfile', paths.pidfile,
     '-daemonize',
     ...(guest.incoming ? ['-incoming', `exec:cat ${shellQuote(paths.suspended)}`] : []),
@@ -55,13 +59,30 @@ export function qemuArgs(guest: QemuGuestArgs): string[] {
 }
 
 /**
+ * One virtio-net NIC per port, in order, each on the port's tap: a persistent tap the host's data
+ * plane made and attached to the network's bridge (QEMU only opens it: no scripts). The MAC is
+ * the port's; host_mtu tells the guest the network's MTU (virtio's MTU feature). vhost-net is
+ * off: this kernel has none, and QEMU's userspace virtio-net is enough for TCG guests.
+ */
+export function nicArgs(nics: readonly GuestNic[]): string[] {
+  if (!nics.length) return ['-nic', 'none'];
+  return nics.flatMap((nic, n) => [
+    '-netdev', `tap,id=net${n},ifname=${nic.tap_name},script=no,downscript=no,vhost=off`,
+    '-device', `virtio-net-pci,netdev=net${n},mac=${nic.mac_address},host_mtu=${nic.mtu}`,
+  ]);
+}
+
+/**
  * Starts a guest's QEMU as a daemon (it forks, calls setsid and writes its pidfile; the parent
  * exits once the guest is set up), so the guest outlives the agent: an agent restart, upgrade or
- * kill -9 never stops it. Resolves when QEMU is up, with its pid.
+ * kill -9 never stops it. Resolves when QEMU is up, with its pid. With `netns`, QEMU runs in
+ * that network namespace (`ip netns exec` execs it, so the pid is QEMU's): its taps are there,
+ * while its QMP, VNC and console are unix sockets and files, reachable from anywhere.
  */
-export async function launchQemu(args: string[], pidfile: string): Promise<number> {
+export async function launchQemu(args: string[], pidfile: string, netns?: string): Promise<number> {
+  const [file, ...argv] = netns ? ['ip', 'netns', 'exec', netns, QEMU_BINARY, ...args] : [QEMU_BINARY, ...args];
   await new Promise<void>((resolve, reject) => {
-    execFile(QEMU_BINARY, args, { timeout: 60_000, maxBuffer: 1024 * 1024 }, (error, _stdout, stderr) => {
+    execFile(file, argv, { timeout: 60_000, maxBuffer: 1024 * 1024 }, (error, _stdout, stderr) => {
       if (error) reject(new Error(`QEMU did not start: ${String(stderr).trim() || error.message}`));
       else resolve();
     });

@@ -13,6 +13,8 @@ export const DeviceOwner = {
   routerGateway: 'network:router_gateway',
   floatingIp: 'network:floatingip',
   dhcp: 'network:dhcp',
+  /** A host's own address on an external network (SNAT and floating IPs of its guests), as Neutron DVR's. */
+  agentGateway: 'network:floatingip_agent_gateway',
 } as const;
 
 /** A port as stored. */

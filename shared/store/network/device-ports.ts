@@ -2,6 +2,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../aws.js';
 import type { Instance } from '../../domain/instance.js';
 import type { Port } from '../../domain/network/port.js';
+import { hostsAffectedByPorts, syncHostNetworks } from '../../network-plan/sync.js';
+import { logger } from '../../logger.js';
 import { keys } from '../keys.js';
 import { conditionalWrite, tableName } from '../table.js';
 import { disassociatePortFloatingIps, listPortFloatingIps } from './floating-ips.js';
@@ -46,10 +48,21 @@ export async function refreshDeviceAddresses(deviceId: string): Promise<void> {
  * What a deleted server leaves: the ports Nova made for it are deleted, ports the user passed in
  * are unbound and kept (as Nova does). Idempotent: a second call finds nothing left to do.
  */
-export async function releaseDevicePorts(deviceId: string): Promise<void> {
-  for (const port of await listDevicePorts(deviceId)) {
+export async function releaseDevicePorts(deviceId: string, requestId = `req-release-${deviceId}`): Promise<void> {
+  const ports = await listDevicePorts(deviceId);
+  if (ports.length === 0) return;
+  // Read before they go: afterwards nothing says which hosts had them.
+  const affected = await hostsAffectedByPorts(ports).catch((error: unknown) => {
+    logger.error('could not tell which hosts have the ports being released', { device_id: deviceId, error: error as Error });
+    return new Set<string>();
+  });
+  for (const port of ports) {
     await disassociatePortFloatingIps(port.id);
     if (port.delete_with_device) await deletePort(port);
     else await updatePort(port, { device_id: '', device_owner: '', binding_host_id: '', status: 'DOWN' });
   }
+  // The hosts drop the ports (and their peers' entries); a failure here is repaired by the next sync.
+  await syncHostNetworks(affected, requestId).catch((error: unknown) =>
+    logger.error('could not push network plans after releasing ports', { device_id: deviceId, error: error as Error }),
+  );
 }

@@ -47,6 +47,7 @@ export function guestSpec(overrides: Partial<GuestSpec> = {}): GuestSpec {
     config_drive: false,
     availability_zone: null,
     launch_index: 0,
+    nics: [],
     ...overrides,
   };
 }

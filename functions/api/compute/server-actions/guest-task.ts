@@ -32,7 +32,7 @@ export interface GuestTask {
   changes?: (i: Instance) => InstanceChanges;
   snapshot?: InstanceAction['snapshot'];
   /** The host command, built from the instance as updated. */
-  command(i: Instance, requestId: string): HostCommand;
+  command(i: Instance, requestId: string): HostCommand | Promise<HostCommand>;
 }
 
 /**
@@ -54,7 +54,7 @@ export async function startGuestTask(req: ApiRequest, task: GuestTask): Promise<
     );
     if (!(await transact([versionedUpdate(instance, changes, now), actionPut(action)]))) continue;
     const updated: Instance = { ...instance, ...changes, updated_at: now, version: instance.version + 1 };
-    if (!(await sendHostCommand(instance.host, task.command(updated, req.requestId)))) {
+    if (!(await sendHostCommand(instance.host, await task.command(updated, req.requestId)))) {
       // The sweeper ends the task at its deadline.
       logger.error('the instance host has no queue; the task will time out', { instance_id: instance.id, host: instance.host });
     }

@@ -66,11 +66,11 @@ async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
       ...(request.name ? { name: request.name } : {}),
       ...(request.metadata ? { metadata: request.metadata } : {}),
     }),
-    command: (i, requestId) => ({
+    command: async (i, requestId) => ({
       type: 'rebuild',
       request_id: requestId,
       instance_id: i.id,
-      guest: spawnCommandFor(i, requestId).guest,
+      guest: (await spawnCommandFor(i, requestId)).guest,
       power_on: i.vm_state !== VmState.STOPPED,
     }),
   });

@@ -1,0 +1,8 @@
+import type { z } from 'zod';
+import type { NetworkSyncRequestSchema } from '../../../shared/messages/conductor.js';
+import { syncHostNetworks } from '../../../shared/network-plan/sync.js';
+
+/** An agent started and asks for its network plan: compute and send it. */
+export async function onNetworkSyncRequest(report: z.infer<typeof NetworkSyncRequestSchema>): Promise<void> {
+  await syncHostNetworks([report.host], report.request_id ?? `req-sync-${report.host}`);
+}

@@ -1,0 +1,120 @@
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addHost, canMakeNamespaces, topologyFor, type TopologyHost } from '../../infra/local/network-topology.js';
+import { cloud, createProjectUser, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
+import { buildTestGuest, killQemusOf, startQemuAgent, stopAgent, type QemuAgentOptions } from '../support/qemu-agents.js';
+
+const run = promisify(execFile);
+
+/**
+ * The install guide's first-boot journey, word for word, with real packets: a user's network,
+ * subnet and router with its gateway on `public`, security group rules for ssh and ping, a
+ * keypair, two servers on two hosts (each host agent in its own namespace, guests on TCG), a
+ * floating IP, then `ip netns exec $NOVALESS_EXTERNAL_NETNS ssh cirros@<floating ip> hostname`.
+ */
+
+type Row = Record<string, unknown>;
+const suffix = Date.now().toString(36);
+const BOOT_MS = 180_000;
+const SSH_OPTIONS = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR'];
+
+const networking = await canMakeNamespaces();
+const reason = !networking.ok ? networking.why : !cloud().externalNetns ? 'the shared cloud has no outside-world namespace' : undefined;
+
+describe.skipIf(reason !== undefined)(`the network journey${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  let baseDir: string;
+  let user: Credentials;
+  let keyFile: string;
+  const agents: ChildProcess[] = [];
+  const zones = [`nj1-${suffix}`, `nj2-${suffix}`];
+  const servers = new Map<string, Row>();
+  let floatingIp = '';
+  const externalNetns = () => cloud().externalNetns!;
+
+  /** `ssh cirros@<address> <command>` from the outside world, through `via` (a jump host) when given. */
+  async function ssh(address: string, command: string, via?: string): Promise<string> {
+    const jump = via ? ['-J', `cirros@${via}`] : [];
+    const { stdout } = await run('ip', ['netns', 'exec', externalNetns(), 'ssh', '-i', keyFile, ...SSH_OPTIONS, ...jump, `cirros@${address}`, command], { timeout: 30_000 });
+    return stdout.trim();
+  }
+  const sshWorks = (address: string) => ssh(address, 'true').then(() => true, () => false);
+
+  async function bootOn(zone: string, name: string, network: string): Promise<Row> {
+    const server = await openstackJson(['server', 'create', '--image', `journey-guest-${suffix}`, '--flavor', 'm1.tiny', '--network', network, '--key-name', `key-${suffix}`, '--availability-zone', zone, '--wait', name], user);
+    servers.set(name, server);
+    return server;
+  }
+
+  beforeAll(async () => {
+    baseDir = mkdtempSync('/tmp/nj-');
+    keyFile = join(baseDir, 'id_ed25519');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+    const topology = topologyFor(cloud().stateDir);
+    const hosts: TopologyHost[] = [await addHost(topology, `nj1${suffix.slice(-4)}`, 201), await addHost(topology, `nj2${suffix.slice(-4)}`, 202)];
+    const [guestImage, who] = await Promise.all([buildTestGuest(), createProjectUser(`journey-${suffix}`)]);
+    user = who;
+    hosts.forEach((network, i) => {
+      const o: QemuAgentOptions = { host: `nj${i + 1}-${suffix}`, zone: zones[i], baseDir, heartbeatSeconds: 2, network };
+      agents.push(startQemuAgent(o));
+    });
+    await openstack(['image', 'create', '--file', guestImage, '--disk-format', 'qcow2', '--container-format', 'bare', '--public', `journey-guest-${suffix}`]);
+    await waitFor('both hosts to be up', async () => {
+      const rows = await openstackJson<Row[]>(['compute', 'service', 'list']);
+      return zones.every((z) => rows.some((r) => r.Zone === z && r.State === 'up'));
+    }, 90_000, 1000);
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const s of servers.values()) await openstack(['server', 'delete', '--wait', String(s.id)], user).catch(() => undefined);
+    await Promise.all(agents.map((a) => stopAgent(a)));
+    await killQemusOf([...servers.values()].map((s) => String(s.id)));
+    if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(baseDir, { recursive: true, force: true });
+  }, 300_000);
+
+  it('boots a server on a tenant network behind a router and reaches it by ssh on its floating IP', async () => {
+    await openstack(['keypair', 'create', '--public-key', `${keyFile}.pub`, `key-${suffix}`], user);
+    await openstack(['network', 'create', `net-${suffix}`], user);
+    await openstack(['subnet', 'create', '--network', `net-${suffix}`, '--subnet-range', '192.168.77.0/24', `sub-${suffix}`], user);
+    await openstack(['router', 'create', `router-${suffix}`], user);
+    await openstack(['router', 'add', 'subnet', `router-${suffix}`, `sub-${suffix}`], user);
+    await openstack(['router', 'set', '--external-gateway', 'public', `router-${suffix}`], user);
+    await openstack(['security', 'group', 'rule', 'create', '--proto', 'tcp', '--dst-port', '22', 'default'], user);
+    await openstack(['security', 'group', 'rule', 'create', '--proto', 'icmp', 'default'], user);
+    const vm = await bootOn(zones[0], `vm1-${suffix}`, `net-${suffix}`);
+    const fip = await openstackJson(['floating', 'ip', 'create', 'public'], user);
+    floatingIp = String(fip.floating_ip_address);
+    await openstack(['server', 'add', 'floating', 'ip', String(vm.id), floatingIp], user);
+    await waitFor(`ssh to ${floatingIp}`, () => sshWorks(floatingIp), BOOT_MS, 2000);
+    expect(await ssh(floatingIp, 'hostname')).toBe(`vm1-${suffix}`);
+    // DHCP gave the guest the address the API shows.
+    const shown = await openstackJson(['server', 'show', String(vm.id)], user);
+    const fixed = (shown.addresses as Record<string, string[]>)[`net-${suffix}`][0];
+    expect(await ssh(floatingIp, 'ip -4 -o addr show eth0')).toContain(`${fixed}/24`);
+  });
+
+  it('joins guests on two hosts over VXLAN, serves each its own metadata, and lets a guest without a floating IP out through SNAT', async () => {
+    const vm2 = await bootOn(zones[1], `vm2-${suffix}`, `net-${suffix}`);
+    const vm2Ip = (vm2.addresses as Record<string, string[]>)[`net-${suffix}`][0];
+    await waitFor(`ssh to ${vm2Ip} through the first guest`, () => ssh(vm2Ip, 'true', floatingIp).then(() => true, () => false), BOOT_MS, 2000);
+    expect(await ssh(floatingIp, `ping -c 3 -W 2 ${vm2Ip}`)).toMatch(/3 packets received/);
+    const meta = JSON.parse(await ssh(vm2Ip, 'wget -qO- http://169.254.169.254/openstack/latest/meta_data.json', floatingIp));
+    expect(meta.uuid).toBe(vm2.id);
+    // The outside world's address answers the guest that has no floating IP.
+    expect(await ssh(vm2Ip, `ping -c 2 -W 2 ${cloud().externalNetns ? '203.0.113.1' : ''}`, floatingIp)).toMatch(/2 packets received/);
+  });
+
+  it('closes ssh within seconds when its rule goes, opens it when the rule is back, and cuts inbound traffic when the floating IP goes', async () => {
+    const rules = await openstackJson<Row[]>(['security', 'group', 'rule', 'list', '--protocol', 'tcp', 'default'], user);
+    const ssh22 = rules.find((r) => r['Port Range'] === '22:22');
+    await openstack(['security', 'group', 'rule', 'delete', String(ssh22!.ID)], user);
+    await waitFor('ssh to be refused', async () => !(await sshWorks(floatingIp)), 30_000, 1000);
+    await openstack(['security', 'group', 'rule', 'create', '--proto', 'tcp', '--dst-port', '22', 'default'], user);
+    await waitFor('ssh to work again', () => sshWorks(floatingIp), 30_000, 1000);
+    const vm = servers.get(`vm1-${suffix}`)!;
+    await openstack(['server', 'remove', 'floating', 'ip', String(vm.id), floatingIp], user);
+    await waitFor('the floating IP to stop answering', async () => !(await sshWorks(floatingIp)), 30_000, 1000);
+  });
+});
