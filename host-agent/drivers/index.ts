@@ -27,6 +27,7 @@ export async function createDriver(config: AgentConfig, log: Logger): Promise<Co
         log,
         maxParallelSnapshots: config.max_parallel_snapshots,
         softRebootTimeoutSec: config.qemu.soft_reboot_timeout_seconds,
+        netns: config.network.netns,
       });
     }
   }

@@ -169,7 +169,8 @@ case "$1" in
       : >/etc/resolv.conf
       for server in $dns; do echo "nameserver $server" >>/etc/resolv.conf; done
     fi
-    echo "GUEST-IP: $interface $ip"
+    # udhcpc runs with its output discarded: the marker goes to the console itself.
+    echo "GUEST-IP: $interface $ip" >/dev/console
     ;;
 esac
 exit 0

@@ -207,4 +207,15 @@ describe.skipIf(Boolean(skipReason))(`QEMU guest NICs on the host data plane${sk
     await eventually('a second GUEST-IP on the console', async () => (await consoleOf()).split(`GUEST-IP: eth0 ${GUEST_PORT.ip}`).length === 3, 180_000);
     expect((await eventually('ssh after power on', () => ssh('hostname'), 120_000, 2000)).trim()).toBe(HOSTNAME);
   }, 420_000);
+
+  it('keeps the NIC through suspend and resume (QEMU started again with -incoming)', async () => {
+    await driver.suspend(id);
+    expect(await run('ping', ['-c1', '-W1', GUEST_PORT.ip], NS.peer).then(() => true, () => false)).toBe(false);
+    await driver.resume(id);
+    const [pid] = (await scanGuestProcesses(join(dir, 'instances'))).values();
+    expect((await run('ip', ['netns', 'identify', String(pid)])).trim()).toBe(NS.host);
+    // Restored, not booted: the same guest, its address and SSH server still there.
+    expect((await eventually('ssh after resume', () => ssh('hostname'), 60_000, 1000)).trim()).toBe(HOSTNAME);
+    expect((await consoleOf()).split('NOVALESS-GUEST-BOOTED').length).toBe(3);
+  }, 300_000);
 });

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { instancePaths } from '../../../../host-agent/drivers/qemu/instance-dir.js';
+import { nicArgs, qemuArgs } from '../../../../host-agent/drivers/qemu/qemu-process.js';
+import type { GuestNic } from '../../../../shared/messages/host.js';
+
+const nic = (n: number): GuestNic => ({
+  port_id: `a${n}000000-0000-4000-8000-000000000001`,
+  network_id: '1e000000-0000-4000-8000-000000000001',
+  mac_address: `fa:16:3e:00:00:0${n}`,
+  mtu: 1450,
+  tap_name: `tapa${n}000000-00`,
+  fixed_ips: [],
+});
+
+const argsWith = (nics: GuestNic[]) =>
+  qemuArgs({ instanceId: '6f1c0a52-1111-4e2e-9c3d-abcdef012345', paths: instancePaths('/x/instances', '6f1c0a52-1111-4e2e-9c3d-abcdef012345'), vcpus: 1, memoryMb: 128, virtType: 'qemu', nics });
+
+describe('QEMU NIC arguments', () => {
+  it('has no NIC at all without ports', () => {
+    expect(nicArgs([])).toEqual(['-nic', 'none']);
+    expect(argsWith([]).join(' ')).toContain('-nic none');
+  });
+
+  it('opens each port’s tap, in order, as a virtio-net NIC with the port’s MAC and the network’s MTU', () => {
+    expect(nicArgs([nic(1), nic(2)])).toEqual([
+      '-netdev', 'tap,id=net0,ifname=tapa1000000-00,script=no,downscript=no,vhost=off',
+      '-device', 'virtio-net-pci,netdev=net0,mac=fa:16:3e:00:00:01,host_mtu=1450',
+      '-netdev', 'tap,id=net1,ifname=tapa2000000-00,script=no,downscript=no,vhost=off',
+      '-device', 'virtio-net-pci,netdev=net1,mac=fa:16:3e:00:00:02,host_mtu=1450',
+    ]);
+    const args = argsWith([nic(1)]);
+    expect(args).not.toContain('-nic');
+    // The NICs come before -daemonize and the (optional) -incoming, like every other device.
+    expect(args.indexOf('-netdev')).toBeLessThan(args.indexOf('-daemonize'));
+  });
+});
