@@ -12,12 +12,13 @@ import { createLatency } from './benchmarks/create-latency.js';
 import { imageUpload } from './benchmarks/image-upload.js';
 import { listServers } from './benchmarks/list-servers.js';
 import { memory } from './benchmarks/memory.js';
+import { network } from './benchmarks/network.js';
 import { parallelCreates } from './benchmarks/parallel-creates.js';
 import { realGuests } from './benchmarks/real-guests.js';
 import { stopAllClouds } from './local-cloud.js';
 import type { Benchmark, BenchResult } from './result.js';
 
-const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload];
+const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload, network];
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = args.only ? new Set(args.only.split(',')) : undefined;

@@ -1,4 +1,5 @@
 import type { HostCommand } from '../../shared/messages/host.js';
+import { handleAttachInterface, handleDetachInterface } from './attach-interface.js';
 import type { CommandContext } from './context.js';
 import { handleDestroy } from './destroy.js';
 import type { NetworkPlans } from './network-plan.js';
@@ -38,6 +39,10 @@ export async function dispatchCommand(command: HostCommand, ctx: DispatchContext
       return handleRebuild(command, ctx);
     case 'snapshot':
       return handleSnapshot(command, ctx);
+    case 'attach_interface':
+      return handleAttachInterface(command, ctx);
+    case 'detach_interface':
+      return handleDetachInterface(command, ctx);
     case 'network_plan':
       if (!ctx.networkPlans) return ctx.log.warn('this agent takes no network plans: ignoring one');
       return ctx.networkPlans.handle(command, ctx.log);

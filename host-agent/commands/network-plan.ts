@@ -12,7 +12,7 @@ import type { Reporter } from '../reports.js';
 
 type NetworkPlanCommand = Extract<HostCommand, { type: 'network_plan' }>;
 
-/** What the agent remembers of its network: the last plan it applied, whole, so a restart re-applies it. */
+/** What the agent remembers of its network: the newest plan it was sent, whole, so a restart re-applies it. */
 const AppliedPlanSchema = z.object({ applied_at: z.string(), plan: HostNetworkPlanSchema });
 
 export interface NetworkPlanOptions {
@@ -37,6 +37,8 @@ export class NetworkPlans {
   private readonly dir: string;
   private readonly file: string;
   private last: HostNetworkPlan | undefined;
+  /** The revision this run has applied whole (a kept plan whose apply failed is applied again when it comes back). */
+  private appliedRevision = 0;
   private loaded = false;
   private queue: Promise<unknown> = Promise.resolve();
   private tmpCounter = 0;
@@ -46,7 +48,7 @@ export class NetworkPlans {
     this.file = join(this.dir, 'plan.json');
   }
 
-  /** The revision of the last plan applied (0 = none yet). */
+  /** The revision of the newest plan kept (0 = none yet). */
   async lastRevision(): Promise<number> {
     return (await this.lastPlan())?.revision ?? 0;
   }
@@ -58,6 +60,7 @@ export class NetworkPlans {
       if (!plan) return false;
       log.info(`re-applying the network plan of revision ${plan.revision} kept by the previous run`);
       await this.applyToDataPlane(plan, log);
+      this.appliedRevision = plan.revision;
       return true;
     });
   }
@@ -66,13 +69,15 @@ export class NetworkPlans {
   handle(command: NetworkPlanCommand, log: Logger): Promise<void> {
     return this.serialised(async () => {
       const { plan } = command;
-      const last = await this.lastRevision();
-      if (plan.revision <= last) {
-        log.info(`ignoring network plan revision ${plan.revision}: revision ${last} is already applied`);
+      const kept = await this.lastRevision();
+      if (plan.revision < kept || (plan.revision === kept && this.appliedRevision === kept)) {
+        log.info(`ignoring network plan revision ${plan.revision}: revision ${kept} is already applied`);
         return;
       }
-      await this.applyToDataPlane(plan, log);
+      // Kept before it is applied: an agent killed half-way re-applies this plan at start, not an older one.
       await this.record(plan);
+      await this.applyToDataPlane(plan, log);
+      this.appliedRevision = plan.revision;
       await this.options.reporter.send({ type: 'ports_plugged', request_id: command.request_id, port_ids: plan.ports.map((p) => p.id) });
     });
   }
@@ -112,7 +117,7 @@ export class NetworkPlans {
     return this.last;
   }
 
-  /** Writes the applied plan atomically (temporary file, fsync, rename), then remembers it. */
+  /** Writes the plan atomically (temporary file, fsync, rename), then remembers it. */
   private async record(plan: HostNetworkPlan): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const tmp = join(this.dir, `plan.json.${process.pid}.${++this.tmpCounter}.tmp`);

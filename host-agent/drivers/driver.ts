@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { HostInventorySchema } from '../../shared/domain/host.js';
 import type { PowerState } from '../../shared/domain/instance-states.js';
-import type { GuestSpec } from '../../shared/messages/host.js';
+import type { GuestNic, GuestSpec } from '../../shared/messages/host.js';
 
 /**
  * The contract every hypervisor driver implements, modelled on Nova's nova/virt/driver.py
@@ -45,6 +45,14 @@ export interface ComputeDriver {
   snapshot(instanceId: string, imageId: string): Promise<GuestSnapshot>;
   /** Nova's rebuild: the same guest on a fresh root disk from spec.image (the new image), started again. */
   rebuild(spec: GuestSpec): Promise<SpawnedGuest>;
+  /**
+   * Nova's attach_interface: hot-plugs the NIC into a running (or paused) guest and keeps it in
+   * the guest's spec, so every later start has it; a stopped guest only gets it in its spec.
+   * Attaching a NIC the guest has already changes nothing.
+   */
+  attachInterface(instanceId: string, nic: GuestNic): Promise<void>;
+  /** Nova's detach_interface: unplugs the port's NIC and drops it from the spec; a NIC the guest does not have is detached already. */
+  detachInterface(instanceId: string, portId: string): Promise<void>;
 }
 
 export type RebootType = 'SOFT' | 'HARD';
@@ -164,5 +172,11 @@ export abstract class BaseComputeDriver implements ComputeDriver {
   }
   async rebuild(_spec: GuestSpec): Promise<SpawnedGuest> {
     throw new NotSupportedByDriver(this.name, 'rebuild');
+  }
+  async attachInterface(_instanceId: string, _nic: GuestNic): Promise<void> {
+    throw new NotSupportedByDriver(this.name, 'attach interface');
+  }
+  async detachInterface(_instanceId: string, _portId: string): Promise<void> {
+    throw new NotSupportedByDriver(this.name, 'detach interface');
   }
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PowerState } from '../../shared/domain/instance-states.js';
-import type { GuestSpec } from '../../shared/messages/host.js';
+import type { GuestNic, GuestSpec } from '../../shared/messages/host.js';
 import {
   BaseComputeDriver,
   GuestNotFound,
@@ -147,6 +147,26 @@ export class FakeDriver extends BaseComputeDriver {
     this.guest(instanceId);
     // A fake guest has no disk: its snapshot is an empty raw image.
     return { disk_format: 'raw', container_format: 'bare', size_bytes: 0, open: () => Readable.from([]) };
+  }
+
+  /** The NIC joins the guest's spec (replacing one of the same port: a command seen twice). */
+  async attachInterface(instanceId: string, nic: GuestNic): Promise<void> {
+    const guest = this.guest(instanceId);
+    this.require(guest, 'attach interface', [PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTDOWN]);
+    guest.spec = { ...guest.spec, nics: [...guest.spec.nics.filter((n) => n.port_id !== nic.port_id), nic] };
+    guest.console.push(`fake: attached interface ${nic.tap_name} (port ${nic.port_id}, mac ${nic.mac_address})`);
+  }
+
+  async detachInterface(instanceId: string, portId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    if (!guest.spec.nics.some((n) => n.port_id === portId)) return;
+    guest.spec = { ...guest.spec, nics: guest.spec.nics.filter((n) => n.port_id !== portId) };
+    guest.console.push(`fake: detached interface of port ${portId}`);
+  }
+
+  /** The guest's NICs as the fake hypervisor has them (tests). */
+  nicsOf(instanceId: string): GuestNic[] {
+    return this.guest(instanceId).spec.nics;
   }
 
   private guest(instanceId: string): FakeGuest {

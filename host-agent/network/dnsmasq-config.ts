@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cidrText, netmaskOf, parseCidr } from '../../shared/domain/network/ipv4.js';
 import { METADATA_CIDR } from '../metadata/metadata-proxy.js';
@@ -20,8 +21,17 @@ export interface DnsmasqFiles {
   logFile: string;
 }
 
+/**
+ * dnsmasq's files live under /run, not the agent's state dir: dnsmasq drops to `nobody` and
+ * re-reads its hosts file as that user, so every directory above it must be searchable by
+ * others, which an agent's state dir (0700 under a private /tmp dir in tests) need not be. They
+ * are all remade at each apply, so losing them at reboot loses nothing. One subdirectory per
+ * agent state dir, so several agents on one machine (a local cloud) never share one.
+ */
+export const DHCP_RUNTIME_DIR = '/run/novaless/dhcp';
+
 export function dnsmasqFiles(stateDir: string, networkId: string): DnsmasqFiles {
-  const dir = join(stateDir, 'dhcp', networkId);
+  const dir = join(DHCP_RUNTIME_DIR, createHash('sha256').update(stateDir).digest('hex').slice(0, 12), networkId);
   return { dir, pidFile: join(dir, 'pid'), hostsFile: join(dir, 'hosts'), leaseFile: join(dir, 'leases'), logFile: join(dir, 'dnsmasq.log') };
 }
 

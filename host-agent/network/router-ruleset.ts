@@ -1,5 +1,6 @@
 import { cidrText, parseCidr, toAddress, toInt } from '../../shared/domain/network/ipv4.js';
 import type { HostNetworkState, RouterPlan } from './desired-state.js';
+import { dhcpNetworks } from './dhcp.js';
 import { localNetworks } from './l2.js';
 import { routerGatewayName, ROUTER_ISOLATION_TABLE, ROUTER_NAT_TABLE, vxlanName } from './names.js';
 
@@ -8,7 +9,7 @@ import { routerGatewayName, ROUTER_ISOLATION_TABLE, ROUTER_NAT_TABLE, vxlanName 
  * deleted and declared again in one `nft -f` transaction, so the kernel swaps it whole.
  *
  * - `bridge novaless_dvr`, in the host's namespace: every host holds a copy of the router with
- *   the same gateway MAC and address on each network. Frames from or to that MAC and ARP for
+ *   the same gateway MAC and address on each network (and of the network's DHCP port). Frames from or to that MAC and ARP for
  *   that address never cross a network's VXLAN device, either way, so each host's guests
  *   resolve and use their own host's copy, and no bridge learns the MAC on a tunnel.
  * - `ip novaless_nat`, in each router's namespace: floating IPs (DNAT in, SNAT out, ahead of
@@ -42,16 +43,23 @@ export function localRouterInterfaces(state: HostNetworkState): { router: Router
   );
 }
 
-/** The host's isolation table; '' when the host has no router interface (the table should then be absent). */
+/**
+ * The host's isolation table: the addresses every host holds a copy of (router interfaces, and
+ * the DHCP port each host's DHCP server answers on) stay on their own host. '' when the host has
+ * none (the table should then be absent).
+ */
 export function renderRouterIsolation(state: HostNetworkState): string {
-  const interfaces = localRouterInterfaces(state);
-  if (!interfaces.length) return '';
+  const endpoints = [
+    ...localRouterInterfaces(state).map(({ iface, vni }) => ({ vni, mac: iface.mac_address, ips: [iface.ip_address] })),
+    ...dhcpNetworks(state).map((n) => ({ vni: n.vni, mac: n.dhcp!.mac_address, ips: n.dhcp!.fixed_ips.map((f) => f.ip_address) })),
+  ];
+  if (!endpoints.length) return '';
   const lines = ['type filter hook forward priority filter; policy accept;'];
   const seen = new Set<string>();
-  for (const { iface, vni } of interfaces) {
+  for (const { vni, mac, ips } of endpoints) {
     const vx = quote(vxlanName(vni));
     for (const dir of ['oifname', 'iifname']) {
-      for (const rule of [`ether saddr ${iface.mac_address}`, `ether daddr ${iface.mac_address}`, `arp daddr ip ${iface.ip_address}`, `arp saddr ip ${iface.ip_address}`]) {
+      for (const rule of [`ether saddr ${mac}`, `ether daddr ${mac}`, ...ips.flatMap((ip) => [`arp daddr ip ${ip}`, `arp saddr ip ${ip}`])]) {
         const line = `${dir} ${vx} ${rule} drop`;
         if (!seen.has(line)) lines.push(line);
         seen.add(line);

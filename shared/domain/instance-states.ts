@@ -124,6 +124,8 @@ export const allowedStates = {
   lock: { vmStates: null, taskStates: null },
   unlock: { vmStates: null, taskStates: null },
   consoleOutput: { vmStates: null, taskStates: null },
+  attachInterface: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED], taskStates: NO_TASK },
+  detachInterface: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED], taskStates: NO_TASK },
 } as const satisfies Record<string, AllowedStates>;
 
 export type StateRule = keyof typeof allowedStates;
@@ -154,6 +156,8 @@ export const InstanceActionName = {
   CREATE_IMAGE: 'createImage',
   LOCK: 'lock',
   UNLOCK: 'unlock',
+  ATTACH_INTERFACE: 'attach_interface',
+  DETACH_INTERFACE: 'detach_interface',
 } as const;
 export type InstanceActionName = (typeof InstanceActionName)[keyof typeof InstanceActionName];
 
@@ -172,4 +176,6 @@ export const ACTION_EVENTS: Record<InstanceActionName, string | null> = {
   createImage: 'compute_snapshot_instance',
   lock: null,
   unlock: null,
+  attach_interface: 'compute_attach_interface',
+  detach_interface: 'compute_detach_interface',
 };

@@ -78,6 +78,11 @@ export const SnapshotCommandSchema = z.object({
   upload: z.object({ part_size: z.number().int().positive(), part_urls: z.array(z.string().url()).min(1) }),
 });
 
+/** Hot-plug a NIC (Nova's attach_interface): the port is bound to this host already; a stopped guest only keeps it for its next start. */
+export const AttachInterfaceCommandSchema = z.object({ type: z.literal('attach_interface'), ...guestAction, nic: GuestNicSchema });
+/** Hot-unplug the NIC of a port (Nova's detach_interface); a NIC the guest does not have is already detached. */
+export const DetachInterfaceCommandSchema = z.object({ type: z.literal('detach_interface'), ...guestAction, port_id: z.string().uuid() });
+
 /** The host's whole network plan (shared/network-plan/): applied only if newer than the last one applied. */
 export const NetworkPlanCommandSchema = z.object({ type: z.literal('network_plan'), request_id: z.string(), plan: HostNetworkPlanSchema });
 
@@ -93,6 +98,8 @@ export const HostCommandSchema = z.discriminatedUnion('type', [
   ResumeCommandSchema,
   RebuildCommandSchema,
   SnapshotCommandSchema,
+  AttachInterfaceCommandSchema,
+  DetachInterfaceCommandSchema,
   NetworkPlanCommandSchema,
 ]);
 export type HostCommand = z.infer<typeof HostCommandSchema>;

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addHost, canMakeNamespaces, topologyFor, type TopologyHost } from '../../infra/local/network-topology.js';
 import { cloud, createProjectUser, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
-import { buildTestGuest, killQemusOf, startQemuAgent, stopAgent, type QemuAgentOptions } from '../support/qemu-agents.js';
+import { buildTestGuest, killAgent, killQemusOf, startQemuAgent, stopAgent, type QemuAgentOptions } from '../support/qemu-agents.js';
 
 const run = promisify(execFile);
 
@@ -29,15 +29,18 @@ describe.skipIf(reason !== undefined)(`the network journey${reason ? ` (skipped:
   let user: Credentials;
   let keyFile: string;
   const agents: ChildProcess[] = [];
+  const agentOptions: QemuAgentOptions[] = [];
+  const hosts: TopologyHost[] = [];
   const zones = [`nj1-${suffix}`, `nj2-${suffix}`];
   const servers = new Map<string, Row>();
   let floatingIp = '';
   const externalNetns = () => cloud().externalNetns!;
 
-  /** `ssh cirros@<address> <command>` from the outside world, through `via` (a jump host) when given. */
+  /** `ssh cirros@<address> <command>` from the outside world, through `via` (a jump host: the guest with the floating IP) when given. */
   async function ssh(address: string, command: string, via?: string): Promise<string> {
-    const jump = via ? ['-J', `cirros@${via}`] : [];
-    const { stdout } = await run('ip', ['netns', 'exec', externalNetns(), 'ssh', '-i', keyFile, ...SSH_OPTIONS, ...jump, `cirros@${address}`, command], { timeout: 30_000 });
+    const options = ['-i', keyFile, ...SSH_OPTIONS];
+    const jump = via ? ['-o', `ProxyCommand=ssh ${options.join(' ')} -W %h:%p cirros@${via}`] : [];
+    const { stdout } = await run('ip', ['netns', 'exec', externalNetns(), 'ssh', ...options, ...jump, `cirros@${address}`, command], { timeout: 30_000 });
     return stdout.trim();
   }
   const sshWorks = (address: string) => ssh(address, 'true').then(() => true, () => false);
@@ -53,12 +56,12 @@ describe.skipIf(reason !== undefined)(`the network journey${reason ? ` (skipped:
     keyFile = join(baseDir, 'id_ed25519');
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
     const topology = topologyFor(cloud().stateDir);
-    const hosts: TopologyHost[] = [await addHost(topology, `nj1${suffix.slice(-4)}`, 201), await addHost(topology, `nj2${suffix.slice(-4)}`, 202)];
+    hosts.push(await addHost(topology, `nj1${suffix.slice(-4)}`, 201), await addHost(topology, `nj2${suffix.slice(-4)}`, 202));
     const [guestImage, who] = await Promise.all([buildTestGuest(), createProjectUser(`journey-${suffix}`)]);
     user = who;
     hosts.forEach((network, i) => {
-      const o: QemuAgentOptions = { host: `nj${i + 1}-${suffix}`, zone: zones[i], baseDir, heartbeatSeconds: 2, network };
-      agents.push(startQemuAgent(o));
+      agentOptions.push({ host: `nj${i + 1}-${suffix}`, zone: zones[i], baseDir, heartbeatSeconds: 2, network });
+      agents.push(startQemuAgent(agentOptions[i]));
     });
     await openstack(['image', 'create', '--file', guestImage, '--disk-format', 'qcow2', '--container-format', 'bare', '--public', `journey-guest-${suffix}`]);
     await waitFor('both hosts to be up', async () => {
@@ -74,7 +77,7 @@ describe.skipIf(reason !== undefined)(`the network journey${reason ? ` (skipped:
     if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(baseDir, { recursive: true, force: true });
   }, 300_000);
 
-  it('boots a server on a tenant network behind a router and reaches it by ssh on its floating IP', async () => {
+  it('boots a server on a tenant network behind a router and reaches it by ssh on its floating IP', { timeout: 400_000 }, async () => {
     await openstack(['keypair', 'create', '--public-key', `${keyFile}.pub`, `key-${suffix}`], user);
     await openstack(['network', 'create', `net-${suffix}`], user);
     await openstack(['subnet', 'create', '--network', `net-${suffix}`, '--subnet-range', '192.168.77.0/24', `sub-${suffix}`], user);
@@ -95,7 +98,7 @@ describe.skipIf(reason !== undefined)(`the network journey${reason ? ` (skipped:
     expect(await ssh(floatingIp, 'ip -4 -o addr show eth0')).toContain(`${fixed}/24`);
   });
 
-  it('joins guests on two hosts over VXLAN, serves each its own metadata, and lets a guest without a floating IP out through SNAT', async () => {
+  it('joins guests on two hosts over VXLAN, serves each its own metadata, and lets a guest without a floating IP out through SNAT', { timeout: 400_000 }, async () => {
     const vm2 = await bootOn(zones[1], `vm2-${suffix}`, `net-${suffix}`);
     const vm2Ip = (vm2.addresses as Record<string, string[]>)[`net-${suffix}`][0];
     await waitFor(`ssh to ${vm2Ip} through the first guest`, () => ssh(vm2Ip, 'true', floatingIp).then(() => true, () => false), BOOT_MS, 2000);
@@ -103,10 +106,10 @@ describe.skipIf(reason !== undefined)(`the network journey${reason ? ` (skipped:
     const meta = JSON.parse(await ssh(vm2Ip, 'wget -qO- http://169.254.169.254/openstack/latest/meta_data.json', floatingIp));
     expect(meta.uuid).toBe(vm2.id);
     // The outside world's address answers the guest that has no floating IP.
-    expect(await ssh(vm2Ip, `ping -c 2 -W 2 ${cloud().externalNetns ? '203.0.113.1' : ''}`, floatingIp)).toMatch(/2 packets received/);
+    expect(await ssh(vm2Ip, 'ping -c 2 -W 2 203.0.113.1', floatingIp)).toMatch(/2 packets received/);
   });
 
-  it('closes ssh within seconds when its rule goes, opens it when the rule is back, and cuts inbound traffic when the floating IP goes', async () => {
+  it('closes ssh within seconds when its rule goes, opens it when the rule is back, and cuts inbound traffic when the floating IP goes', { timeout: 200_000 }, async () => {
     const rules = await openstackJson<Row[]>(['security', 'group', 'rule', 'list', '--protocol', 'tcp', 'default'], user);
     const ssh22 = rules.find((r) => r['Port Range'] === '22:22');
     await openstack(['security', 'group', 'rule', 'delete', String(ssh22!.ID)], user);
@@ -117,4 +120,48 @@ describe.skipIf(reason !== undefined)(`the network journey${reason ? ` (skipped:
     await openstack(['server', 'remove', 'floating', 'ip', String(vm.id), floatingIp], user);
     await waitFor('the floating IP to stop answering', async () => !(await sshWorks(floatingIp)), 30_000, 1000);
   });
+
+  it('survives a kill -9 of an agent: nothing is duplicated, the guests keep talking', { timeout: 200_000 }, async () => {
+    const vm2Ip = (servers.get(`vm2-${suffix}`)!.addresses as Record<string, string[]>)[`net-${suffix}`][0];
+    const vm = servers.get(`vm1-${suffix}`)!;
+    await openstack(['server', 'add', 'floating', 'ip', String(vm.id), floatingIp], user);
+    await waitFor('ssh on the floating IP again', () => sshWorks(floatingIp), 60_000, 1000);
+    const rulesBefore = await nftRules(hosts[0].netns);
+    await killAgent(agents[0]);
+    agents[0] = startQemuAgent(agentOptions[0]);
+    await waitFor('the restarted agent to re-apply its plan', async () => (await nftRules(hosts[0].netns)) === rulesBefore, 60_000, 1000);
+    await waitFor('ssh on the floating IP after the restart', () => sshWorks(floatingIp), 60_000, 1000);
+    expect(await nftRules(hosts[0].netns)).toBe(rulesBefore);
+    expect(await ssh(floatingIp, `ping -c 2 -W 2 ${vm2Ip}`)).toMatch(/2 packets received/);
+  });
+
+  it('leaves no tap, rule or forwarding entry of a deleted server on any host', { timeout: 200_000 }, async () => {
+    const vm2 = servers.get(`vm2-${suffix}`)!;
+    const [port] = await openstackJson<Row[]>(['port', 'list', '--server', String(vm2.id)], user);
+    const tap = `tap${String(port.ID).slice(0, 11)}`;
+    const mac = String(port['MAC Address']);
+    expect(await links(hosts[1].netns)).toContain(tap);
+    await openstack(['server', 'delete', '--wait', String(vm2.id)], user);
+    servers.delete(`vm2-${suffix}`);
+    await waitFor('the tap to go', async () => !(await links(hosts[1].netns)).includes(tap), 30_000, 1000);
+    await waitFor('the forwarding entry on the other host to go', async () => !(await fdb(hosts[0].netns)).includes(mac), 30_000, 1000);
+    const rules = await nftRules(hosts[1].netns);
+    expect(rules).not.toContain(tap);
+    expect(rules).not.toContain(String(port.ID).replace(/-/g, '_'));
+  });
 });
+
+async function nftRules(netns: string): Promise<string> {
+  const { stdout } = await run('ip', ['netns', 'exec', netns, 'nft', 'list', 'ruleset']);
+  return stdout;
+}
+
+async function links(netns: string): Promise<string[]> {
+  const { stdout } = await run('ip', ['-n', netns, '-j', 'link', 'show']);
+  return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname);
+}
+
+async function fdb(netns: string): Promise<string> {
+  const { stdout } = await run('bridge', ['-n', netns, 'fdb', 'show']);
+  return stdout;
+}

@@ -139,12 +139,14 @@ for library in "${ssh_libraries[@]}"; do
   cp -L "$file" "$initramfs/lib/x86_64-linux-gnu/"
 done
 # The login user (dropbear only lets in users whose shell getusershell() lists; "*": no
-# password, so no shadow file is read), resolved by glibc from files only.
+# password, so no shadow file is read), resolved by glibc from files only. Unlike CirrOS's
+# cirros (which has sudo), this one is uid 0: busybox's ping needs a raw socket, and the
+# network tests ping from inside the guests.
 cat >"$initramfs/etc/passwd" <<'PASSWD'
 root:*:0:0:root:/root:/bin/sh
-cirros:*:1000:1000:cirros:/home/cirros:/bin/sh
+cirros:*:0:0:cirros:/home/cirros:/bin/sh
 PASSWD
-printf 'root:x:0:\ncirros:x:1000:\n' >"$initramfs/etc/group"
+printf 'root:x:0:\n' >"$initramfs/etc/group"
 printf '/bin/sh\n' >"$initramfs/etc/shells"
 printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' >"$initramfs/etc/nsswitch.conf"
 
@@ -160,8 +162,16 @@ case "$1" in
     [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
     [ "$1" = bound ] && ip addr flush dev "$interface"
     ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
-    if [ -n "$router" ]; then
-      while route del default dev "$interface" 2>/dev/null; do :; done
+    while route del default dev "$interface" 2>/dev/null; do :; done
+    if [ -n "$staticroutes" ]; then
+      # Option 121 (RFC 3442): when present it replaces the router option. Pairs of
+      # destination/prefix and gateway, the default route among them (CirrOS's dhcpcd does this).
+      set -- $staticroutes
+      while [ $# -ge 2 ]; do
+        ip route replace "$1" via "$2" dev "$interface"
+        shift 2
+      done
+    elif [ -n "$router" ]; then
       set -- $router
       route add default gw "$1" dev "$interface"
     fi
@@ -273,7 +283,7 @@ json_value() {
 write_authorized_keys() {
   { tr -d '\n' <"$1"; echo; } | sed -n 's/.*"public_keys": *{\([^}]*\)}.*/\1/p' | sed 's/", *"/"\n"/g' |
     sed -n 's/^ *"[^"]*": *"\(.*\)" *$/\1/p' | sed 's/\\n$//' >/home/cirros/.ssh/authorized_keys
-  chown -R 1000:1000 /home/cirros
+  chown -R 0:0 /home/cirros
   chmod 700 /home/cirros/.ssh
   chmod 600 /home/cirros/.ssh/authorized_keys
   echo "NOVALESS-SSH-KEYS $(grep -c . /home/cirros/.ssh/authorized_keys)"
@@ -299,7 +309,7 @@ configure_network() {
     network=$(echo "$networks" | grep "\"link\":\"$link_id\"" | head -n 1)
     case "$(json_value type "$network")" in
       ipv4_dhcp)
-        udhcpc -i "$interface" -b -t 30 -T 2 -A 3 -O mtu -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
+        udhcpc -i "$interface" -b -t 30 -T 2 -A 3 -O mtu -O staticroutes -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
         ;;
       ipv4)
         address=$(json_value ip_address "$network")

@@ -1,5 +1,6 @@
 import type { Route } from '../http/types.js';
 import { aggregateRoutes } from './aggregates.js';
+import { attachInterfaceRoutes } from './attach-interfaces.js';
 import { availabilityZoneRoutes } from './availability-zones.js';
 import { flavorAccessRoutes } from './flavor-access.js';
 import { flavorExtraSpecsRoutes } from './flavor-extra-specs.js';
@@ -22,6 +23,7 @@ export const computeRoutes: Route[] = [
   ...serverActionRoutes,
   ...serverMetadataRoutes,
   ...serverIpsRoutes,
+  ...attachInterfaceRoutes,
   ...flavorRoutes,
   ...flavorManageRoutes,
   ...flavorExtraSpecsRoutes,

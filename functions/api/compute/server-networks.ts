@@ -22,9 +22,15 @@ type NetworksField = 'auto' | 'none' | { uuid?: string; fixed_ip?: string; port?
  * Nova's validate_networks, in Nova's words and statuses: every network must exist and be
  * usable by the project (external networks are not, 403), every port must be the project's and
  * unbound (409), fixed IPs and ports only with a single server. With no networks asked for,
- * the one network available to the project is used; several are ambiguous (409).
+ * the one network available to the project is used; several are ambiguous (409). An unknown
+ * network or port is a 400 at boot; `notFound` makes it another error (404 for os-interface).
  */
-export async function resolveNics(caller: TokenContext, networks: NetworksField, count: number): Promise<NicRequest[]> {
+export async function resolveNics(
+  caller: TokenContext,
+  networks: NetworksField,
+  count: number,
+  notFound: (message: string) => ApiError = (message) => new BadRequest(message),
+): Promise<NicRequest[]> {
   if (networks === 'none') return [];
   if (networks === undefined || networks === 'auto') return defaultNics(caller);
   const nics: NicRequest[] = [];
@@ -32,14 +38,14 @@ export async function resolveNics(caller: TokenContext, networks: NetworksField,
     if (entry.port) {
       if (count > 1) throw new BadRequest('Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports.');
       const port = await getPort(entry.port);
-      if (!port || !ownsOrAdmin(caller, port)) throw new BadRequest(`Port id ${entry.port} could not be found.`);
+      if (!port || !ownsOrAdmin(caller, port)) throw notFound(`Port id ${entry.port} could not be found.`);
       if (port.device_id) throw new Conflict(`Port ${port.id} is still in use.`);
       nics.push({ port, network: (await getNetwork(port.network_id))! });
       continue;
     }
     if (!entry.uuid) throw new BadRequest('Bad networks format: network uuid is not in proper format or missing.');
     const network = await getNetwork(entry.uuid);
-    if (!network || !(networkUsableBy(caller, network) || network.router_external)) throw new BadRequest(`Network ${entry.uuid} could not be found.`);
+    if (!network || !(networkUsableBy(caller, network) || network.router_external)) throw notFound(`Network ${entry.uuid} could not be found.`);
     if (network.router_external && !network.shared && !ownsOrAdmin(caller, network)) {
       throw new Forbidden(`It is not allowed to create an interface on external network ${network.id}`);
     }
@@ -52,8 +58,13 @@ export async function resolveNics(caller: TokenContext, networks: NetworksField,
   return nics;
 }
 
+/** The networks a server of the project may be put on without naming one: its own and shared ones, not external ones. */
+export async function availableNetworks(projectId: string): Promise<Network[]> {
+  return (await listNetworks()).filter((n) => !n.router_external && (n.project_id === projectId || n.shared));
+}
+
 async function defaultNics(caller: TokenContext): Promise<NicRequest[]> {
-  const available = (await listNetworks()).filter((n) => !n.router_external && (n.project_id === caller.project_id || n.shared));
+  const available = await availableNetworks(caller.project_id);
   if (available.length > 1) throw new Conflict('Multiple possible networks found, use a Network ID to be more specific.');
   return available.map((network) => ({ network }));
 }
@@ -83,15 +94,9 @@ export async function allocatePorts(
     for (const instance of instances) {
       const ports: Port[] = [];
       for (const nic of nics) {
-        if ('port' in nic) {
-          const port = await updatePort(nic.port, { device_id: instance.id, device_owner: deviceOwner(instance) });
-          done.push({ port, made: false });
-          ports.push(port);
-        } else {
-          const port = await makePort(instance, nic, securityGroupIds);
-          done.push({ port, made: true });
-          ports.push(port);
-        }
+        const allocated = await allocatePort(instance, nic, securityGroupIds);
+        done.push(allocated);
+        ports.push(allocated.port);
       }
       addresses.set(instance.id, await addressesOfPorts(ports));
     }
@@ -100,6 +105,15 @@ export async function allocatePorts(
     await releasePorts(done);
     throw novaErrorOf(err);
   }
+}
+
+/**
+ * One NIC of a server: a port made for it on the network (deleted with it), or the user's port
+ * bound to it. Neutron's errors are raised as they are (see novaErrorOf).
+ */
+export async function allocatePort(instance: Instance, nic: NicRequest, securityGroupIds: string[]): Promise<{ port: Port; made: boolean }> {
+  if ('port' in nic) return { port: await updatePort(nic.port, { device_id: instance.id, device_owner: deviceOwner(instance) }), made: false };
+  return { port: await makePort(instance, nic, securityGroupIds), made: true };
 }
 
 async function releasePorts(done: { port: Port; made: boolean }[]): Promise<void> {
@@ -139,12 +153,15 @@ async function makePort(instance: Instance, nic: { network: Network; fixed_ip?: 
   );
 }
 
-/** Neutron's answers, as Nova's API words them for a boot (nova/api/openstack/compute/servers.py). */
-function novaErrorOf(err: unknown): unknown {
+/**
+ * Neutron's answers, as Nova's API words them for a boot (nova/api/openstack/compute/servers.py)
+ * or, with `attach`, for os-interface (attach_interfaces.py: an address in use is a 409 there).
+ */
+export function novaErrorOf(err: unknown, attach = false): unknown {
   if (!(err instanceof ApiError)) return err;
   switch (err.name) {
     case 'IpAddressAlreadyAllocated':
-      return new BadRequest(err.message.replace(/^IP address (\S+) already allocated.*$/, 'Fixed IP address $1 is already in use on instance.'));
+      return new (attach ? Conflict : BadRequest)(err.message.replace(/^IP address (\S+) already allocated.*$/, 'Fixed IP address $1 is already in use on instance.'));
     case 'IpAddressGenerationFailure':
       return new BadRequest(`No fixed IP addresses available for network: ${err.message.match(/network (\S+?)\.?$/)?.[1] ?? ''}`);
     case 'InvalidIpForSubnet':

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/p
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PowerState } from '../../../shared/domain/instance-states.js';
-import { GuestSpecSchema, type GuestSpec } from '../../../shared/messages/host.js';
+import { GuestSpecSchema, type GuestNic, type GuestSpec } from '../../../shared/messages/host.js';
 import { KeyedLock, Semaphore } from '../../concurrency.js';
 import type { ImageCache } from '../../image-cache/image-cache.js';
 import { execRunner, type CommandRunner } from '../../network/command-runner.js';
@@ -21,10 +21,12 @@ import {
 } from '../driver.js';
 import { capConsoleLog, lastLines, readTail } from './console-log.js';
 import { GuestLauncher } from './guest-launcher.js';
+import { ensureGuestTaps } from './guest-taps.js';
 import { instancePaths, type InstancePaths } from './instance-dir.js';
 import type { VirtType } from './kvm-detect.js';
 import { qemuImg } from './qemu-img.js';
 import { saveGuestState, waitRestored } from './managed-save.js';
+import { plugNic, unplugNic } from './nic-hotplug.js';
 import { isGuestProcess, qemuVersion, readPid, scanGuestProcesses, waitForExit } from './qemu-process.js';
 import { QmpClient } from './qmp-client.js';
 import { powerStateOfRunState } from './run-states.js';
@@ -48,6 +50,8 @@ export interface QemuDriverOptions {
   quitTimeoutMs?: number;
   /** How often console logs are cut back to their cap. */
   consoleCapEveryMs?: number;
+  /** How long a detach waits for the guest to release the NIC (Nova's libvirt waits for DEVICE_DELETED too). */
+  nicUnplugTimeoutMs?: number;
 }
 
 const BYTES_PER_GIB = 1024 ** 3;
@@ -282,6 +286,37 @@ export class QemuDriver extends BaseComputeDriver {
       );
       await rm(paths.suspended, { force: true });
       this.lastKnown.set(instanceId, PowerState.RUNNING);
+    });
+  }
+
+  /**
+   * The NIC joins spec.json first (so every later start has it, whatever happens next), then a
+   * running or paused guest gets it hot-plugged on its tap (made here if the data plane has not
+   * made it yet). A stopped guest only has its spec changed; a suspended one refuses, since its
+   * saved device state must match the devices it is restored with.
+   */
+  async attachInterface(instanceId: string, nic: GuestNic): Promise<void> {
+    await this.changeNics(instanceId, 'attach interface', (nics) => [...nics.filter((n) => n.port_id !== nic.port_id), nic], async () => {
+      await ensureGuestTaps([nic], { runner: this.options.runner ?? execRunner, netns: this.options.netns, log: this.options.log });
+      await this.qmp(instanceId, (qmp) => plugNic(qmp, nic));
+    });
+  }
+
+  /** The NIC leaves spec.json, then a running or paused guest has it unplugged (see nic-hotplug.ts). */
+  async detachInterface(instanceId: string, portId: string): Promise<void> {
+    await this.changeNics(instanceId, 'detach interface', (nics) => nics.filter((n) => n.port_id !== portId), () =>
+      this.qmp(instanceId, (qmp) => unplugNic(qmp, portId, this.options.nicUnplugTimeoutMs ?? 30_000)),
+    );
+  }
+
+  private async changeNics(instanceId: string, operation: string, change: (nics: GuestNic[]) => GuestNic[], hotplug: () => Promise<void>): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      const paths = await this.existing(instanceId);
+      const state = await this.powerState(instanceId, true);
+      if (state === PowerState.SUSPENDED) throw new InvalidGuestState(instanceId, operation, state);
+      const spec = await this.specOf(paths);
+      await writeFile(paths.spec, `${JSON.stringify({ ...spec, nics: change(spec.nics) }, null, 2)}\n`);
+      if (state === PowerState.RUNNING || state === PowerState.PAUSED) await hotplug();
     });
   }
 

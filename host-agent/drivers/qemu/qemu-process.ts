@@ -59,6 +59,12 @@ export function qemuArgs(guest: QemuGuestArgs): string[] {
 }
 
 /**
+ * The QEMU ids of a port's NIC, named after the port as its tap is (its first 11 characters), so
+ * that a NIC started with the guest and one hot-plugged later are found (and unplugged) alike.
+ */
+export const nicIds = (portId: string) => ({ netdev: `net-${portId.slice(0, 11)}`, device: `nic-${portId.slice(0, 11)}` });
+
+/**
  * One virtio-net NIC per port, in order, each on the port's tap: a persistent tap the host's data
  * plane made and attached to the network's bridge (QEMU only opens it: no scripts). The MAC is
  * the port's; host_mtu tells the guest the network's MTU (virtio's MTU feature). vhost-net is
@@ -66,10 +72,13 @@ export function qemuArgs(guest: QemuGuestArgs): string[] {
  */
 export function nicArgs(nics: readonly GuestNic[]): string[] {
   if (!nics.length) return ['-nic', 'none'];
-  return nics.flatMap((nic, n) => [
-    '-netdev', `tap,id=net${n},ifname=${nic.tap_name},script=no,downscript=no,vhost=off`,
-    '-device', `virtio-net-pci,netdev=net${n},mac=${nic.mac_address},host_mtu=${nic.mtu}`,
-  ]);
+  return nics.flatMap((nic) => {
+    const ids = nicIds(nic.port_id);
+    return [
+      '-netdev', `tap,id=${ids.netdev},ifname=${nic.tap_name},script=no,downscript=no,vhost=off`,
+      '-device', `virtio-net-pci,id=${ids.device},netdev=${ids.netdev},mac=${nic.mac_address},host_mtu=${nic.mtu}`,
+    ];
+  });
 }
 
 /**
