@@ -40,8 +40,10 @@ export async function stopAllClouds(): Promise<void> {
 
 export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
   const started = Date.now();
-  const stateDir = mkdtempSync(join(tmpdir(), 'novaless-bench-'));
-  const logFile = join(stateDir, 'start.log');
+  // start.ts --fresh empties its state dir: the log lives beside it, so a failed start can be read.
+  const baseDir = mkdtempSync(join(tmpdir(), 'novaless-bench-'));
+  const stateDir = join(baseDir, 'state');
+  const logFile = join(baseDir, 'start.log');
   const port = await freePort();
   const args = ['--fresh', '--port', String(port), '--hosts', String(shape.hosts)];
   if (shape.hostVcpus) args.push('--host-vcpus', String(shape.hostVcpus));
@@ -61,7 +63,7 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
       // Guests outlive their agent by design: a benchmark's cloud must not leave any behind.
       const leftovers = await killGuestQemus(`${stateDir}/`);
       if (leftovers > 0) process.stderr.write(`bench: killed ${leftovers} guest QEMU(s) left running under ${stateDir}\n`);
-      if (!process.env.NOVALESS_KEEP_BENCH_STATE) rmSync(stateDir, { recursive: true, force: true });
+      if (!process.env.NOVALESS_KEEP_BENCH_STATE) rmSync(baseDir, { recursive: true, force: true });
     })());
   const cloud: BenchCloud = { info: undefined as never, stateDir, logFile, shape, client: undefined as never, adminToken: '', bootSeconds: 0, stop };
   running.add(cloud);

@@ -56,7 +56,7 @@ export const network: Benchmark = {
   async run(): Promise<BenchResult> {
     const started = Date.now();
     const problems: string[] = [];
-    const prefix = `nlb${randomBytes(2).toString('hex')}`;
+    const prefix = `nlbench${randomBytes(2).toString('hex')}`;
     const cleanupOnExit = () => removeNamespacesSync(prefix);
     process.once('exit', cleanupOnExit);
     let overlay: Awaited<ReturnType<typeof overlayCost>> | undefined;
@@ -101,7 +101,7 @@ export const network: Benchmark = {
         '  plain: both stand-ins on one plain Linux bridge in a namespace of its own, no nftables, br_netfilter off: the bare path',
         `  per round and pair: ${PINGS_PER_ROUND} pings at ${PING_INTERVAL_S * 1000} ms intervals (iputils ping, each reply's time= is a sample; one unmeasured ping first), then ${TCP_SECONDS} s of one TCP stream (a node sink and a node source writing 1 MiB buffers, run in the stand-ins; Gbit/s = bytes received / time from first byte to FIN at the sink); ratios are the medians divided (vxlan / plain; also vxlan / same_host and same_host / plain)`,
         `floating IP: npm start's cloud from bench/local-cloud.ts (--driver qemu --hosts 1, as root: host-1 in its namespace, the outside world at 203.0.113.1); the test guest (test/guest/) booted on a tenant network (10.20.0.0/24) behind a router with its gateway on public, ICMP allowed in the default group; one floating IP. Each cycle: the outside world's neighbour cache flushed, \`ping -D -O -i ${FIP_PING_INTERVAL_S}\` started in it, PUT /networking/v2.0/floatingips/{id} {port_id} (what \`openstack server add floating ip\` sends, without the CLI's start-up), time to the first echo reply (ping's -D timestamp − the time the PUT was sent); then PUT {port_id: null}, time to the last reply (once ${FIP_SILENCE_MS / 1000} s passed without one). One warm-up cycle first (the guest is still booting), then ${FIP_CYCLES} measured cycles with the same guest`,
-        `programming: one simulated host (a namespace with a dummy underlay device), real data plane, real persistent taps (no QEMU): ${PROGRAM_NETWORKS} networks with DHCP (dnsmasq and the metadata proxy in a namespace each), flood entries to 2 peer hosts and 10 remote ports per network, ${PROGRAM_PORTS} ports split over the networks, one default-like security group (Neutron's 4 default rules: ingress from the group itself, egress all, IPv4 and IPv6) with all ports and the remote ones as members; no router. cold: from empty (torn down, untimed) to ${PROGRAM_PORTS} ports, ${PROGRAM_COLD_ROUNDS} times; noop: the same state again, ${PROGRAM_ROUNDS} times; add_one / remove_one: ${PROGRAM_ROUNDS} × (the state with port ${PROGRAM_PORTS + 1}, then without it). Commands = programs the data plane ran (ip, bridge, nft, sysctl, dnsmasq, ...)`,
+        `programming: one simulated host (a namespace with a veth as its tunnel interface), real data plane, real persistent taps (no QEMU): ${PROGRAM_NETWORKS} networks with DHCP (dnsmasq and the metadata proxy in a namespace each), flood entries to 2 peer hosts and 10 remote ports per network, ${PROGRAM_PORTS} ports split over the networks, one default-like security group (Neutron's 4 default rules: ingress from the group itself, egress all, IPv4 and IPv6) with all ports and the remote ones as members; no router. cold: from empty (torn down, untimed) to ${PROGRAM_PORTS} ports, ${PROGRAM_COLD_ROUNDS} times; noop: the same state again, ${PROGRAM_ROUNDS} times; add_one / remove_one: ${PROGRAM_ROUNDS} × (the state with port ${PROGRAM_PORTS + 1}, then without it). Commands = programs the data plane ran (ip, bridge, nft, sysctl, dnsmasq, ...)`,
       ],
       metrics: { overlay: overlay?.metrics ?? null, floating_ip: fip ?? null, programming: programming?.metrics ?? null },
       summary,
@@ -267,7 +267,7 @@ async function pingSample(pair: Pair): Promise<number[]> {
   return [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
 }
 
-async function overlayCost(prefix: string, problems: string[]) {
+export async function overlayCost(prefix: string, problems: string[]) {
   const ns = {
     ul: `${prefix}-ul`,
     h1: `${prefix}-h1`,
@@ -419,11 +419,13 @@ function defaultRules(group: string, tag: string): SecurityGroupRuleStateInput[]
 // ---------------------------------------------------------------------------------------------
 // 3. Programming one host's data plane
 
-async function programHost(prefix: string, problems: string[]) {
+export async function programHost(prefix: string, problems: string[]) {
   const netns = `${prefix}-d1`;
   await makeNamespace(netns);
-  await run('ip', ['-n', netns, 'link', 'add', 'ul0', 'type', 'dummy']);
+  // The tunnel interface: a veth with its peer left in the namespace (no peer host answers; nothing is sent in this part).
+  await run('ip', ['-n', netns, 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0p']);
   await run('ip', ['-n', netns, 'addr', 'add', '192.168.202.1/24', 'dev', 'ul0']);
+  await run('ip', ['-n', netns, 'link', 'set', 'ul0p', 'up']);
   await run('ip', ['-n', netns, 'link', 'set', 'ul0', 'up']);
   const SG = 'c2000000-0000-4000-8000-000000000001';
   const peers = ['192.168.202.2', '192.168.202.3'];
@@ -558,7 +560,7 @@ function watchPings(externalNetns: string, address: string): PingWatch {
   return watch;
 }
 
-async function floatingIpCycles(problems: string[]) {
+export async function floatingIpCycles(problems: string[]) {
   const guestImage = await ensureTestGuest();
   const cloud = await startCloud(shape);
   try {
@@ -590,11 +592,11 @@ async function measureFloatingIp(cloud: BenchCloud, externalNetns: string, guest
     body: { server: { name: 'bench-net-vm', imageRef: imageId, flavorRef: TINY.id, networks: [{ uuid: net.id }] } },
   });
   const serverId: string = created.body.server.id;
-  let status = 'BUILD';
-  for (const deadline = Date.now() + FIP_BOOT_TIMEOUT_MS; status === 'BUILD' && Date.now() < deadline; await sleep(250)) {
-    status = (await client.expect(200, 'GET', `/compute/v2.1/servers/${serverId}`, { token })).body.server.status;
+  let server: { status: string; fault?: { message: string } } = { status: 'BUILD' };
+  for (const deadline = Date.now() + FIP_BOOT_TIMEOUT_MS; server.status === 'BUILD' && Date.now() < deadline; await sleep(250)) {
+    server = (await client.expect(200, 'GET', `/compute/v2.1/servers/${serverId}`, { token })).body.server;
   }
-  if (status !== 'ACTIVE') throw new Error(`server ${serverId} ended ${status} (see ${cloud.stateDir}/logs/host-1.log)`);
+  if (server.status !== 'ACTIVE') throw new Error(`server ${serverId} ended ${server.status}${server.fault ? `: ${server.fault.message}` : ''} (NOVALESS_KEEP_BENCH_STATE=1 keeps ${cloud.stateDir}/logs/host-1.log)`);
   const port = (await api(200, 'GET', `/ports?device_id=${serverId}`)).body.ports[0];
   if (!port) throw new Error(`server ${serverId} has no port`);
   const fip = (await api(201, 'POST', '/floatingips', { floatingip: { floating_network_id: publicNet.id } })).body.floatingip;

@@ -5,7 +5,8 @@ import { logger } from '../../shared/logger.js';
 import { createNetwork, getNetwork } from '../../shared/store/network/networks.js';
 import { createSubnet, getSubnet } from '../../shared/store/network/subnets.js';
 import { addDhcpPort } from '../api/network/subnets.js';
-import { addSubnetInterface, makeGateway } from '../api/network/routers.js';
+import { addSubnetInterface } from '../api/network/router-interfaces.js';
+import { makeGateway } from '../api/network/routers.js';
 import { listDevicePorts } from '../../shared/store/network/ports.js';
 import { createRouter, getRouter, recordNewRouterPort } from '../../shared/store/network/routers.js';
 

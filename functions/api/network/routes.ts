@@ -4,6 +4,7 @@ import { floatingIpRoutes } from './floating-ips.js';
 import { networkResourceRoutes } from './networks.js';
 import { portRoutes } from './ports.js';
 import { quotaRoutes } from './quotas.js';
+import { routerInterfaceRoutes } from './router-interfaces.js';
 import { routerRoutes } from './routers.js';
 import { securityGroupRuleRoutes } from './security-group-rules.js';
 import { securityGroupRoutes } from './security-groups.js';
@@ -19,6 +20,7 @@ export const networkRoutes: Route[] = [
   ...portRoutes,
   ...quotaRoutes,
   ...routerRoutes,
+  ...routerInterfaceRoutes,
   ...floatingIpRoutes,
   ...securityGroupRoutes,
   ...securityGroupRuleRoutes,

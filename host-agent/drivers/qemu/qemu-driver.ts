@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PowerState } from '../../../shared/domain/instance-states.js';
@@ -315,7 +315,9 @@ export class QemuDriver extends BaseComputeDriver {
       const state = await this.powerState(instanceId, true);
       if (state === PowerState.SUSPENDED) throw new InvalidGuestState(instanceId, operation, state);
       const spec = await this.specOf(paths);
-      await writeFile(paths.spec, `${JSON.stringify({ ...spec, nics: change(spec.nics) }, null, 2)}\n`);
+      // Replaced whole (written aside, then renamed): a crash leaves the old spec or the new one.
+      await writeFile(`${paths.spec}.tmp`, `${JSON.stringify({ ...spec, nics: change(spec.nics) }, null, 2)}\n`);
+      await rename(`${paths.spec}.tmp`, paths.spec);
       if (state === PowerState.RUNNING || state === PowerState.PAUSED) await hotplug();
     });
   }
