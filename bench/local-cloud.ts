@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../infra/local/emulators.js';
@@ -42,6 +42,8 @@ export async function startCloud(shape: CloudShape): Promise<BenchCloud> {
   const started = Date.now();
   // start.ts --fresh empties its state dir: the log lives beside it, so a failed start can be read.
   const baseDir = mkdtempSync(join(tmpdir(), 'novaless-bench-'));
+  // Searchable by others, as the state dir start.ts makes: the guests' dnsmasq runs as nobody.
+  chmodSync(baseDir, 0o755);
   const stateDir = join(baseDir, 'state');
   const logFile = join(baseDir, 'start.log');
   const port = await freePort();

@@ -13,7 +13,7 @@ import {
 } from '../../../shared/domain/network/errors.js';
 import type { FloatingIp, FloatingIpAssociation } from '../../../shared/domain/network/floating-ip.js';
 import { isIpv4 } from '../../../shared/domain/network/ipv4.js';
-import { DeviceOwner, type Port } from '../../../shared/domain/network/port.js';
+import { DeviceOwner, networkOwnedPort, type Port } from '../../../shared/domain/network/port.js';
 import type { Subnet } from '../../../shared/domain/network/subnet.js';
 import {
   NO_ASSOCIATION,
@@ -215,24 +215,7 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
   const now = new Date().toISOString();
   const port = await createExternalPort(
     network,
-    {
-      id: randomUUID(),
-      project_id: projectId,
-      name: '',
-      description: '',
-      revision_number: 1,
-      created_at: now,
-      updated_at: now,
-      device_id: id,
-      device_owner: DeviceOwner.floatingIp,
-      admin_state_up: true,
-      status: 'ACTIVE',
-      binding_host_id: '',
-      security_groups: [],
-      port_security_enabled: false,
-      allowed_address_pairs: [],
-      delete_with_device: true,
-    },
+    networkOwnedPort(projectId, { network_id: network.id, device_id: id, device_owner: DeviceOwner.floatingIp }),
     { subnet_id: body.subnet_id, ip_address: body.floating_ip_address },
   );
   const fip = await createFloatingIp(

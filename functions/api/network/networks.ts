@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { config } from '../../../shared/config.js';
 import { InvalidInput, NetworkInUse, NetworkNotFound, NotAuthorized } from '../../../shared/domain/network/errors.js';
-import { EXTERNAL_NETWORK_MTU, TENANT_NETWORK_MTU, type Network } from '../../../shared/domain/network/network.js';
+import { EXTERNAL_NETWORK_MTU, newStandardAttributes, TENANT_NETWORK_MTU, type Network } from '../../../shared/domain/network/network.js';
 import { DeviceOwner } from '../../../shared/domain/network/port.js';
 import type { Subnet } from '../../../shared/domain/network/subnet.js';
 import { createNetwork, deleteNetworkItem, getNetwork, listNetworks, updateNetwork } from '../../../shared/store/network/networks.js';
@@ -128,15 +127,8 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
   checkAdminOnly(req.auth, body, 'create_network');
   const external = body['router:external'] ?? false;
   checkMtu(body.mtu, external);
-  const now = new Date().toISOString();
   const network = await createNetwork({
-    id: randomUUID(),
-    project_id: owningProject(req.auth, body),
-    name: body.name ?? '',
-    description: body.description ?? '',
-    revision_number: 1,
-    created_at: now,
-    updated_at: now,
+    ...newStandardAttributes(owningProject(req.auth, body), body),
     admin_state_up: body.admin_state_up ?? true,
     shared: body.shared ?? false,
     router_external: external,

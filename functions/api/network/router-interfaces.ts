@@ -9,7 +9,7 @@ import {
   SubnetNotFound,
 } from '../../../shared/domain/network/errors.js';
 import { contains, overlaps, parseCidr, toInt } from '../../../shared/domain/network/ipv4.js';
-import { DeviceOwner, type Port } from '../../../shared/domain/network/port.js';
+import { DeviceOwner, networkOwnedPort, type Port } from '../../../shared/domain/network/port.js';
 import type { Router } from '../../../shared/domain/network/router.js';
 import type { Subnet } from '../../../shared/domain/network/subnet.js';
 import { listFloatingIps } from '../../../shared/store/network/floating-ips.js';
@@ -25,7 +25,7 @@ import { type Caller } from '../identity/token-context.js';
 import { networkUsableBy, ownsOrAdmin } from './access.js';
 import { type View } from './list-query.js';
 import { visibleSubnet } from './subnets.js';
-import { portBase, visibleRouter } from './routers.js';
+import { visibleRouter } from './routers.js';
 
 /** A router's interfaces: add_router_interface and remove_router_interface (Neutron's L3 extension). */
 
@@ -91,7 +91,7 @@ async function addInterfacePort(req: ApiRequest): Promise<ApiResponse> {
 /** The router's interface on a subnet: a port holding the subnet's gateway address. */
 export async function addSubnetInterface(router: Router, subnet: Subnet & { gateway_ip: string }): Promise<Port> {
   const port = await createPort(
-    { ...portBase(subnet.project_id, new Date().toISOString()), network_id: subnet.network_id, device_id: router.id, device_owner: DeviceOwner.routerInterface },
+    networkOwnedPort(subnet.project_id, { network_id: subnet.network_id, device_id: router.id, device_owner: DeviceOwner.routerInterface }),
     [{ subnet, ip_address: subnet.gateway_ip }],
   );
   await recordNewRouterPort(router, port);

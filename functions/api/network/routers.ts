@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { config } from '../../../shared/config.js';
 import {
@@ -11,7 +10,8 @@ import {
   RouterNotFound,
 } from '../../../shared/domain/network/errors.js';
 import { isIpv4 } from '../../../shared/domain/network/ipv4.js';
-import { DeviceOwner, type Port } from '../../../shared/domain/network/port.js';
+import { DeviceOwner, networkOwnedPort, type Port } from '../../../shared/domain/network/port.js';
+import { newStandardAttributes } from '../../../shared/domain/network/network.js';
 import type { ExternalGateway, Router } from '../../../shared/domain/network/router.js';
 import { createExternalPort, listFloatingIps, type ExternalAddressWish } from '../../../shared/store/network/floating-ips.js';
 import { getNetwork } from '../../../shared/store/network/networks.js';
@@ -122,42 +122,14 @@ export async function makeGateway(caller: Caller, router: Router, info: NonNulla
   const network = await getNetwork(info.network_id);
   if (!network || !networkVisibleTo(caller, network)) throw new NetworkNotFound(info.network_id);
   if (!network.router_external) throw new BadRouterRequest(`Network ${network.id} is not an external network`);
-  const now = new Date().toISOString();
   const wish: ExternalAddressWish = info.external_fixed_ips?.[0] ?? {};
-  const port = await createExternalPort(
-    network,
-    {
-      ...portBase(router.project_id, now),
-      device_id: router.id,
-      device_owner: DeviceOwner.routerGateway,
-    },
-    wish,
-  );
+  const port = await createExternalPort(network, networkOwnedPort(router.project_id, { network_id: network.id, device_id: router.id, device_owner: DeviceOwner.routerGateway }), wish);
   return {
     port,
     gateway: { network_id: network.id, enable_snat: info.enable_snat ?? true, port_id: port.id, external_fixed_ips: port.fixed_ips },
   };
 }
 
-/** Attributes of the ports a router owns: up, no security groups (Neutron exempts router ports). */
-export function portBase(projectId: string, now: string) {
-  return {
-    id: randomUUID(),
-    project_id: projectId,
-    name: '',
-    description: '',
-    revision_number: 1,
-    created_at: now,
-    updated_at: now,
-    admin_state_up: true,
-    status: 'ACTIVE' as const,
-    binding_host_id: '',
-    security_groups: [],
-    port_security_enabled: false,
-    allowed_address_pairs: [],
-    delete_with_device: true,
-  };
-}
 
 /** The steps that free a gateway's port (none if it is already gone). */
 async function gatewayPortSteps(gateway: ExternalGateway | null) {
@@ -179,15 +151,8 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
   const { router: body } = parseBody(req, CreateSchema);
   const info = body.external_gateway_info;
   if (info && !removesGateway(info)) checkGatewayPolicy(req.auth, info, 'create_router');
-  const now = new Date().toISOString();
   let router = await createRouter({
-    id: randomUUID(),
-    project_id: owningProject(req.auth, body),
-    name: body.name ?? '',
-    description: body.description ?? '',
-    revision_number: 1,
-    created_at: now,
-    updated_at: now,
+    ...newStandardAttributes(owningProject(req.auth, body), body),
     admin_state_up: body.admin_state_up ?? true,
     status: 'ACTIVE',
     external_gateway: null,

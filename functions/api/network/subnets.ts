@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidAllocationPool, InvalidInput, NotAuthorized, SubnetInUse, SubnetNotFound } from '../../../shared/domain/network/errors.js';
 import { cidrText, defaultPools, isIpv4, overlaps, parseCidr, toAddress, toInt, usableRange, type Cidr } from '../../../shared/domain/network/ipv4.js';
-import type { Network } from '../../../shared/domain/network/network.js';
-import { DeviceOwner } from '../../../shared/domain/network/port.js';
+import { newStandardAttributes, type Network } from '../../../shared/domain/network/network.js';
+import { DeviceOwner, networkOwnedPort } from '../../../shared/domain/network/port.js';
 import type { Subnet } from '../../../shared/domain/network/subnet.js';
 import { getNetwork, listNetworks } from '../../../shared/store/network/networks.js';
 import { createPort, deletePort, deletePortSteps, listNetworkPorts } from '../../../shared/store/network/ports.js';
@@ -152,15 +151,8 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
       throw new InvalidInput(`Requested subnet with cidr: ${cidrText(cidr)} for network: ${network.id} overlaps with another subnet`);
     }
   }
-  const now = new Date().toISOString();
   const subnet = await createSubnet({
-    id: randomUUID(),
-    project_id: network.project_id,
-    name: body.name ?? '',
-    description: body.description ?? '',
-    revision_number: 1,
-    created_at: now,
-    updated_at: now,
+    ...newStandardAttributes(network.project_id, body),
     network_id: network.id,
     ip_version: 4,
     cidr: cidrText(cidr),
@@ -179,29 +171,7 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
  * here every host's DHCP server answers on this one address, for its own guests only).
  */
 export async function addDhcpPort(network: Network, subnet: Subnet): Promise<void> {
-  const now = new Date().toISOString();
-  await createPort(
-    {
-      id: randomUUID(),
-      project_id: network.project_id,
-      name: '',
-      description: '',
-      revision_number: 1,
-      created_at: now,
-      updated_at: now,
-      network_id: network.id,
-      device_id: dhcpDeviceId(subnet.id),
-      device_owner: DeviceOwner.dhcp,
-      admin_state_up: true,
-      status: 'ACTIVE',
-      binding_host_id: '',
-      security_groups: [],
-      port_security_enabled: false,
-      allowed_address_pairs: [],
-      delete_with_device: true,
-    },
-    [{ subnet }],
-  );
+  await createPort(networkOwnedPort(network.project_id, { network_id: network.id, device_id: dhcpDeviceId(subnet.id), device_owner: DeviceOwner.dhcp }), [{ subnet }]);
 }
 
 const dhcpDeviceId = (subnetId: string) => `dhcp-${subnetId}`;

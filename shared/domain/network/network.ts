@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /** Fields every network-service resource has (Neutron's standard attributes). */
@@ -11,6 +12,12 @@ export const StandardAttributesSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
+
+/** The standard attributes of a resource being created now. */
+export function newStandardAttributes(projectId: string, named: { name?: string; description?: string } = {}) {
+  const now = new Date().toISOString();
+  return { id: randomUUID(), project_id: projectId, name: named.name ?? '', description: named.description ?? '', revision_number: 1, created_at: now, updated_at: now };
+}
 
 /** A network as stored. `vni` is its VXLAN id, allocated once by the control plane. */
 export const NetworkSchema = StandardAttributesSchema.extend({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StandardAttributesSchema } from './network.js';
+import { newStandardAttributes, StandardAttributesSchema } from './network.js';
 
 export const FixedIpSchema = z.object({ subnet_id: z.string().uuid(), ip_address: z.string() });
 export type FixedIp = z.infer<typeof FixedIpSchema>;
@@ -39,3 +39,22 @@ export type Port = z.infer<typeof PortSchema>;
 /** A locally administered unicast MAC with Neutron's default base_mac prefix. */
 export const MAC_PREFIX = 'fa:16:3e';
 export const isMac = (text: string) => /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(text);
+
+/**
+ * A port the network service makes for itself (a router's interface or gateway, a floating IP's
+ * address, a DHCP server): up and ACTIVE, no security groups (Neutron exempts them), going with
+ * what owns it.
+ */
+export function networkOwnedPort(projectId: string, owner: { network_id: string; device_id: string; device_owner: string }) {
+  return {
+    ...newStandardAttributes(projectId),
+    ...owner,
+    admin_state_up: true,
+    status: 'ACTIVE' as const,
+    binding_host_id: '',
+    security_groups: [],
+    port_security_enabled: false,
+    allowed_address_pairs: [],
+    delete_with_device: true,
+  };
+}
