@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { guestNetworking } from './network/prerequisites.js';
 import { join } from 'node:path';
 import { objects, queues } from '../shared/aws.js';
 import { HostInventorySchema, type HostInventory } from '../shared/domain/host.js';
@@ -60,7 +61,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   const driver = overrides.driver ?? (await createDriver(config, log));
   const reporter = new Reporter(overrides.sink ?? new SqsReportSink(config.conductor_queue_url), config.host);
   // The guests' network first: a restarted agent (or a rebooted host) gets it back before anything else.
-  const networkPlans = new NetworkPlans({ config, reporter, applyToKernel: driver.name === 'qemu' });
+  const networkPlans = new NetworkPlans({ config, reporter, applyToKernel: driver.name === 'qemu' && guestNetworking().ok });
   // Nova's metadata service, reached through the proxies the data plane runs in its DHCP namespaces.
   const metadata =
     driver.name === 'qemu'

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { objects } from '../../shared/aws.js';
 import type { AgentConfig } from '../config.js';
 import { ImageCache } from '../image-cache/image-cache.js';
+import { guestNetworking } from '../network/prerequisites.js';
 import type { ComputeDriver } from './driver.js';
 import { FakeDriver } from './fake.js';
 import { cachedKvmVerdict, chooseVirtType, detectKvm, hostKvmProbes } from './qemu/kvm-detect.js';
@@ -20,6 +21,8 @@ export async function createDriver(config: AgentConfig, log: Logger): Promise<Co
       if (!config.image_bucket) throw new Error('the qemu driver needs image_bucket (--image-bucket): the S3 bucket the images are in');
       const { virt_type, reason } = await virtTypeOf(config);
       log.info(`guests run under ${virt_type === 'kvm' ? 'KVM' : 'TCG (no KVM)'}`, { virt_type, reason });
+      const networking = guestNetworking();
+      if (!networking.ok) log.warn(`guests start without networking: ${networking.why}`);
       return new QemuDriver({
         stateDir: config.state_dir,
         images: new ImageCache({ dir: join(config.state_dir, 'images'), bucket: config.image_bucket, s3: objects(), log }),
@@ -28,6 +31,7 @@ export async function createDriver(config: AgentConfig, log: Logger): Promise<Co
         maxParallelSnapshots: config.max_parallel_snapshots,
         softRebootTimeoutSec: config.qemu.soft_reboot_timeout_seconds,
         netns: config.network.netns,
+        networking: networking.ok,
       });
     }
   }

@@ -32,3 +32,11 @@ export async function checkDataPlanePrerequisites(path?: string): Promise<DataPl
   checks.push({ name: 'br_netfilter', ok: brNetfilter, detail: brNetfilter ? 'loaded' : 'not loaded: security groups need it (modprobe br_netfilter)' });
   return checks;
 }
+
+/** Whether this agent can give guests their networks: the data plane needs root and `ip`, `nft`, `dnsmasq`. */
+export function guestNetworking(path?: string): { ok: true } | { ok: false; why: string } {
+  if (process.getuid?.() !== 0) return { ok: false, why: 'the agent does not run as root (bridges, taps and nftables need it)' };
+  const missing = DATA_PLANE_TOOLS.filter((t) => !onPath(t.command, path)).map((t) => `${t.command} (${t.package})`);
+  if (missing.length) return { ok: false, why: `missing ${missing.join(', ')}` };
+  return { ok: true };
+}

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createProjectUser, issueToken, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
+import { addHost, canMakeNamespaces, topologyFor } from '../../infra/local/network-topology.js';
+import { api, cloud, createProjectUser, issueToken, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
 import {
   agentLogFile,
   agentStateDir,
@@ -138,7 +139,10 @@ describe('real QEMU guests through the openstack CLI', () => {
   beforeAll(async () => {
     // /tmp, not tmpdir(): a long TMPDIR would push the guests' QMP socket paths past 107 bytes.
     baseDir = mkdtempSync('/tmp/nq-');
-    agentOptions = { host: hostName, zone, baseDir, heartbeatSeconds: 2 };
+    // As root, the agent and its guests get a host namespace of the shared cloud's networks:
+    // guest taps and rules never land in the machine's own namespace.
+    const network = (await canMakeNamespaces()).ok ? await addHost(topologyFor(cloud().stateDir), `qe${suffix.slice(-5)}`, 150) : undefined;
+    agentOptions = { host: hostName, zone, baseDir, heartbeatSeconds: 2, network };
     const [guestImage, who, token] = await Promise.all([buildTestGuest(), createProjectUser(`qemu-e2e-${suffix}`), issueToken()]);
     user = who;
     adminToken = token;

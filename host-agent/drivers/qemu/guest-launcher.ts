@@ -17,6 +17,8 @@ export interface GuestLauncherOptions {
   virtType: VirtType;
   /** The network namespace the guests' QEMUs run in, where their taps are; absent = the agent's own. */
   netns?: string;
+  /** False where the data plane cannot run (not root): guests then start without their NICs. */
+  networking: boolean;
   /** How tap devices are read and made (`ip`, `sysctl`). */
   runner: CommandRunner;
   log: Logger;
@@ -48,11 +50,15 @@ export class GuestLauncher {
     await rm(paths.qmp, { force: true });
     await rm(paths.vnc, { force: true });
     const { runner, netns, log } = this.options;
-    await ensureGuestTaps(spec.nics, { runner, netns, log });
+    await ensureGuestTaps(this.nicsOf(spec), { runner, netns, log });
     return launchQemu(this.argsOf(spec, paths, incoming), paths.pidfile, netns);
   }
 
   argsOf(spec: GuestSpec, paths: InstancePaths, incoming = false): string[] {
-    return qemuArgs({ instanceId: spec.instance_id, paths, vcpus: spec.flavor.vcpus, memoryMb: spec.flavor.ram, virtType: this.options.virtType, incoming, nics: spec.nics });
+    return qemuArgs({ instanceId: spec.instance_id, paths, vcpus: spec.flavor.vcpus, memoryMb: spec.flavor.ram, virtType: this.options.virtType, incoming, nics: this.nicsOf(spec) });
+  }
+
+  private nicsOf(spec: GuestSpec): GuestSpec['nics'] {
+    return this.options.networking ? spec.nics : [];
   }
 }

@@ -39,6 +39,8 @@ export interface QemuDriverOptions {
   virtType: VirtType;
   /** The network namespace of the host's data plane, where the guests' QEMUs run with their taps (config `network.netns`); absent = the agent's own. */
   netns?: string;
+  /** Whether guests get their NICs: false where the data plane cannot run (not root), and they start without network. */
+  networking?: boolean;
   /** How the guests' taps are read and made; tests give a fake one. */
   runner?: CommandRunner;
   log: Logger;
@@ -85,7 +87,7 @@ export class QemuDriver extends BaseComputeDriver {
     this.snapshotsDir = join(options.stateDir, 'snapshots');
     this.snapshots = new Semaphore(options.maxParallelSnapshots);
     const { images, virtType, netns, log } = options;
-    this.launcher = new GuestLauncher({ images, virtType, netns, runner: options.runner ?? execRunner, log });
+    this.launcher = new GuestLauncher({ images, virtType, netns, networking: options.networking ?? true, runner: options.runner ?? execRunner, log });
   }
 
   async init(known: readonly KnownGuest[]): Promise<void> {
@@ -297,6 +299,7 @@ export class QemuDriver extends BaseComputeDriver {
    */
   async attachInterface(instanceId: string, nic: GuestNic): Promise<void> {
     await this.changeNics(instanceId, 'attach interface', (nics) => [...nics.filter((n) => n.port_id !== nic.port_id), nic], async () => {
+      if (this.options.networking === false) return;
       await ensureGuestTaps([nic], { runner: this.options.runner ?? execRunner, netns: this.options.netns, log: this.options.log });
       await this.qmp(instanceId, (qmp) => plugNic(qmp, nic));
     });
