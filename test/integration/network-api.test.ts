@@ -113,13 +113,19 @@ describe('network API', () => {
     await api('DELETE', `${NET}/networks/${networkId}`, { token: user.token });
   });
 
-  it('lists exactly the implemented extensions and the network quotas', async () => {
+  it('lists exactly the implemented extensions and the quotas (`openstack quota show`)', async () => {
     const { body } = await api('GET', `${NET}/extensions`, { token: user.token });
     const aliases = body.extensions.map((e: { alias: string }) => e.alias);
     expect(aliases).toEqual(expect.arrayContaining(['router', 'external-net', 'security-group', 'binding', 'port-security', 'quotas']));
     expectNeutronError(await api('GET', `${NET}/extensions/tag-ports-during-bulk-creation`, { token: user.token }), 404, 'HTTPNotFound');
     const quota = await api('GET', `${NET}/quotas/${user.projectId}`, { token: user.token });
     expect(quota.body.quota).toEqual({ network: 100, subnet: 100, port: 500, router: 10, floatingip: 50, security_group: 10, security_group_rule: 100 });
+    // `openstack quota show` reads Nova's quota set and Neutron's together.
+    const shown = await openstackJson<Record<string, unknown>>(['quota', 'show'], user);
+    expect(shown).toMatchObject({ networks: 100, subnets: 100, ports: 500, routers: 10, 'floating-ips': 50, 'secgroups': 10, 'secgroup-rules': 100, instances: 10, cores: 20, ram: 51200 });
+    expect((await api('GET', `/compute/v2.1/os-quota-sets/${other.projectId}`, { token: user.token })).status).toBe(403);
+    const detail = await api('GET', `/compute/v2.1/os-quota-sets/${user.projectId}/detail`, { token: user.token });
+    expect(detail.body.quota_set.instances).toEqual({ in_use: expect.any(Number), limit: 10, reserved: 0 });
   });
 
   it('boots servers on a network, a fixed IP and a port, shows their addresses, and removes the ports it made', async () => {

@@ -9,6 +9,7 @@ import { flavorRoutes } from './flavors.js';
 import { hypervisorRoutes } from './hypervisors.js';
 import { keypairRoutes } from './keypairs.js';
 import { limitRoutes } from './limits.js';
+import { quotaSetRoutes } from './quota-sets.js';
 import { serverIpsRoutes } from './server-ips.js';
 import { serverMetadataRoutes } from './server-metadata.js';
 import { serverRoutes } from './servers.js';
@@ -30,6 +31,7 @@ export const computeRoutes: Route[] = [
   ...flavorAccessRoutes,
   ...keypairRoutes,
   ...limitRoutes,
+  ...quotaSetRoutes,
   ...availabilityZoneRoutes,
   ...serviceRoutes,
   ...hypervisorRoutes,
