@@ -65,7 +65,7 @@ export const InstanceSchema = z.object({
   requested_networks: z.union([z.literal('auto'), z.literal('none'), z.array(z.string())]).default('auto'),
   /** Nova's network info cache: rebuilt from the server's ports whenever they or their floating IPs change. */
   addresses: z.record(z.string(), z.array(AddressSchema)).default({}),
-  /** The security groups asked for at boot, by name or id, as the server view shows them. */
+  /** The names of the security groups its ports got at boot, as the server view shows them. */
   security_groups: z.array(z.string()).default(['default']),
   vm_state: z.enum(Object.values(VmState) as [VmState, ...VmState[]]),
   task_state: z.enum(Object.values(TaskState) as [TaskState, ...TaskState[]]).nullable(),

@@ -135,8 +135,10 @@ describe('network API', () => {
     const mine = await openstackJson(['port', 'create', '--network', net, `${net}-port`], user);
     const before = await portsUsed(user);
 
-    const onNetwork = await openstackJson(['server', 'create', '--flavor', 'm1.tiny', '--image', imageId, '--nic', `net-id=${network.id},v4-fixed-ip=192.168.41.77`, '--wait', uniqueName('vm')], user);
+    // The CLI sends the group's id; Nova shows its name.
+    const onNetwork = await openstackJson(['server', 'create', '--flavor', 'm1.tiny', '--image', imageId, '--nic', `net-id=${network.id},v4-fixed-ip=192.168.41.77`, '--security-group', 'default', '--wait', uniqueName('vm')], user);
     expect(onNetwork.addresses).toEqual({ [net]: ['192.168.41.77'] });
+    expect(onNetwork.security_groups).toEqual([{ name: 'default' }]);
     const ports = await openstackJson<{ ID: string; 'Fixed IP Addresses': unknown }[]>(['port', 'list', '--server', onNetwork.id as string], user);
     expect(ports).toHaveLength(1);
     const withPort = await openstackJson(['server', 'create', '--flavor', 'm1.tiny', '--image', imageId, '--nic', `port-id=${mine.id}`, '--wait', uniqueName('vm')], user);

@@ -12,6 +12,7 @@ import { getImage } from '../../../shared/store/images.js';
 import { listHosts } from '../../../shared/store/hosts.js';
 import { createInstances, deadlineFor, getQuotaUsage, QuotaExceededError } from '../../../shared/store/instances.js';
 import { getKeypair } from '../../../shared/store/keypairs.js';
+import { getSecurityGroup } from '../../../shared/store/network/security-groups.js';
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
@@ -92,6 +93,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   if (server.availability_zone) await checkZone(server.availability_zone);
   const nics = await resolveNics(req.auth, server.networks, maxCount);
   const securityGroupIds = await resolveSecurityGroups(req.auth.project_id, server.security_groups);
+  // Shown by name, as Nova reads them back from Neutron (the CLI sends ids).
+  const securityGroupNames = await Promise.all(securityGroupIds.map(async (id) => (await getSecurityGroup(id))?.name ?? id));
 
   const count = await instancesToCreate(req.auth.project_id, flavor, minCount, maxCount);
   const reservationId = `r-${randomUUID().slice(0, 8)}`;
@@ -115,7 +118,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       availability_zone: server.availability_zone ?? null,
       requested_networks: requestedNetworks(nics),
       addresses: {},
-      security_groups: server.security_groups?.map((g) => g.name) ?? ['default'],
+      security_groups: securityGroupNames,
       vm_state: VmState.BUILDING,
       task_state: TaskState.SCHEDULING,
       power_state: 0,
