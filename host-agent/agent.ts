@@ -8,7 +8,7 @@ import { HostInventorySchema, type HostInventory } from '../shared/domain/host.j
 import { logger } from '../shared/logger.js';
 import type { HostCommand } from '../shared/messages/host.js';
 import { dispatchCommand } from './commands/dispatch.js';
-import { appliedPlanFile, NetworkPlans } from './commands/network-plan.js';
+import { NetworkPlans } from './commands/network-plan.js';
 import { KeyedLock, Semaphore } from './concurrency.js';
 import { startConsolePublisher } from './console-publisher.js';
 import type { AgentConfig } from './config.js';
@@ -16,7 +16,6 @@ import type { ComputeDriver, DriverInventory, KnownGuest } from './drivers/drive
 import { createDriver } from './drivers/index.js';
 import { startHeartbeat } from './heartbeat.js';
 import { LocalState, type GuestRecord } from './local-state.js';
-import { appliedPlanReader } from './metadata/applied-plan.js';
 import { metadataSocketPath } from './metadata/metadata-proxy.js';
 import { startMetadataServer } from './metadata/metadata-server.js';
 import { QueueLoop } from './queue-loop.js';
@@ -67,7 +66,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
     driver.name === 'qemu'
       ? await startMetadataServer({
           socketPath: metadataSocketPath(join(config.state_dir, 'network')),
-          plan: appliedPlanReader(appliedPlanFile(config.state_dir)),
+          plan: () => networkPlans.current(),
           guest: (id) => state.guest(id)?.spec,
           log: (message, details) => log.info(message, { ...details }),
         })

@@ -48,6 +48,11 @@ export class NetworkPlans {
     this.file = join(this.dir, 'plan.json');
   }
 
+  /** The newest plan kept (what the data plane holds, or is being brought to); undefined before the first. */
+  current(): Promise<HostNetworkPlan | undefined> {
+    return this.lastPlan();
+  }
+
   /** The revision of the newest plan kept (0 = none yet). */
   async lastRevision(): Promise<number> {
     return (await this.lastPlan())?.revision ?? 0;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ensureMetadataProxy, METADATA_CIDR, proxyFiles, stopMetadataProxy } from '../metadata/metadata-proxy.js';
 import type { HostNetworkState, NetworkState } from './desired-state.js';
 import { dhcpAddresses, dnsmasqArgs, dnsmasqFiles, dnsmasqHosts, servedSubnets, type DnsmasqFiles } from './dnsmasq-config.js';
-import { disableIpv6, ip, isUp, kindOf, listNamespaces, readLinks, type Changes, type HostContext } from './host-context.js';
+import { deleteNamespace, disableIpv6, ip, isUp, kindOf, listNamespaces, readLinks, type Changes, type HostContext } from './host-context.js';
 import { fixAttachment, localNetworks } from './l2.js';
 import { bridgeName, dhcpHostVethName, dhcpNamespace, dhcpNamespacePrefix, dhcpNsVethName, OWN_DHCP_VETH } from './names.js';
 import { argsOf, readPidFile, stopProcess } from './processes.js';
@@ -160,10 +160,7 @@ async function removeStale(ctx: HostContext, wanted: Set<string>, namespaces: Se
   const prefix = dhcpNamespacePrefix(ctx.netns);
   for (const ns of namespaces) {
     if (!ns.startsWith(prefix) || wantedNamespaces.has(ns)) continue;
-    // Deleting a namespace leaves its processes running: stop whatever is left in ours first.
-    const pids = (await ctx.runner.run('ip', ['netns', 'pids', ns])).split(/\s+/).filter(Boolean).map(Number);
-    for (const pid of pids) await stopProcess(pid);
-    await ctx.runner.run('ip', ['netns', 'del', ns]);
+    await deleteNamespace(ctx, ns);
     ctx.log(`removed DHCP namespace ${ns}`);
     changes.removed++;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stopProcess } from './processes.js';
 import type { CommandRunner } from './command-runner.js';
 
 /** What every applier works with: how to run commands on the host, where its files go, where it says what it did. */
@@ -58,4 +59,11 @@ export async function listNamespaces(ctx: HostContext): Promise<Set<string>> {
   const out = await ctx.runner.run('ip', ['-j', 'netns', 'list']);
   const list = z.array(z.looseObject({ name: z.string() })).parse(JSON.parse(out.trim() || '[]'));
   return new Set(list.map((ns) => ns.name));
+}
+
+/** Deletes one of our namespaces, stopping what still runs in it first: deleting a namespace leaves its processes running. */
+export async function deleteNamespace(ctx: HostContext, ns: string): Promise<void> {
+  const pids = (await ctx.runner.run('ip', ['netns', 'pids', ns])).split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of pids) await stopProcess(pid);
+  await ctx.runner.run('ip', ['netns', 'del', ns]);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { CommandError } from './command-runner.js';
 import type { HostNetworkState, RouterPlan } from './desired-state.js';
-import { disableIpv6, ip, isUp, kindOf, listNamespaces, readLinks, type Changes, type HostContext, type Link } from './host-context.js';
+import { deleteNamespace, disableIpv6, ip, isUp, kindOf, listNamespaces, readLinks, type Changes, type HostContext, type Link } from './host-context.js';
 import { fixAttachment } from './l2.js';
 import {
   bridgeName,
@@ -19,7 +19,6 @@ import {
   routerNamespace,
   routerNamespacePrefix,
 } from './names.js';
-import { stopProcess } from './processes.js';
 import { localRouterInterfaces, renderRouterIsolation, renderRouterNat, renderTableRemoval } from './router-ruleset.js';
 
 /**
@@ -70,10 +69,7 @@ async function removeStale(ctx: HostContext, state: HostNetworkState, namespaces
   const prefix = routerNamespacePrefix(ctx.netns);
   for (const ns of namespaces) {
     if (!ns.startsWith(prefix) || !ROUTER_NS_SUFFIX.test(ns.slice(prefix.length)) || wanted.has(ns)) continue;
-    // Deleting a namespace leaves its processes running (an arping, say): stop them first.
-    const pids = (await ctx.runner.run('ip', ['netns', 'pids', ns])).split(/\s+/).filter(Boolean).map(Number);
-    for (const pid of pids) await stopProcess(pid);
-    await ctx.runner.run('ip', ['netns', 'del', ns]);
+    await deleteNamespace(ctx, ns);
     await rm(natRecord(ctx, ns), { force: true });
     ctx.log(`removed router namespace ${ns}`);
     changes.removed++;

@@ -53,10 +53,6 @@ export async function canMakeNamespaces(): Promise<{ ok: boolean; why?: string }
 const ip = (...args: string[]) => run('ip', args);
 const inNs = (ns: string, ...args: string[]) => run('ip', ['netns', 'exec', ns, ...args]);
 
-async function namespaces(): Promise<Set<string>> {
-  const { stdout } = await ip('-j', 'netns', 'list');
-  return new Set((JSON.parse(stdout || '[]') as { name: string }[]).map((n) => n.name));
-}
 
 async function links(ns: string): Promise<Set<string>> {
   const { stdout } = await ip('-n', ns, '-j', 'link', 'show');
@@ -64,7 +60,7 @@ async function links(ns: string): Promise<Set<string>> {
 }
 
 async function ensureNamespace(ns: string): Promise<void> {
-  if (!(await namespaces()).has(ns)) await ip('netns', 'add', ns);
+  if (!(await namespaceNames()).includes(ns)) await ip('netns', 'add', ns);
   await ip('-n', ns, 'link', 'set', 'lo', 'up');
   // Nothing here speaks IPv6; router solicitations and DAD only add noise to the segments.
   await inNs(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
@@ -112,12 +108,18 @@ export async function addHost(t: Topology, host: string, number: number): Promis
   return { netns, tunnelIp, underlayDev: 'ul0', externalBridge: 'br-ex' };
 }
 
+/** The names of the machine's network namespaces. */
+export async function namespaceNames(): Promise<string[]> {
+  const { stdout } = await ip('-j', 'netns', 'list');
+  return (JSON.parse(stdout || '[]') as { name: string }[]).map((n) => n.name);
+}
+
 /**
- * Removes every namespace of the topology, stopping what runs inside first (QEMU guests,
- * dnsmasq, metadata proxies): deleting a namespace's name does not end its processes.
+ * Removes every namespace whose name starts with `prefix`, stopping what runs inside first
+ * (QEMU guests, dnsmasq, metadata proxies): deleting a namespace's name does not end its processes.
  */
-export async function removeTopology(t: Topology): Promise<void> {
-  const ours = [...(await namespaces())].filter((ns) => ns.startsWith(`${t.prefix}-`));
+export async function removeNamespaces(prefix: string): Promise<void> {
+  const ours = (await namespaceNames()).filter((ns) => ns.startsWith(prefix));
   for (const ns of ours) {
     const { stdout } = await ip('netns', 'pids', ns).catch(() => ({ stdout: '' }));
     for (const pid of stdout.split(/\s+/).filter(Boolean)) {
@@ -130,3 +132,6 @@ export async function removeTopology(t: Topology): Promise<void> {
   }
   for (const ns of ours) await ip('netns', 'del', ns).catch(() => undefined);
 }
+
+/** Removes every namespace of the topology and what runs in them. */
+export const removeTopology = (t: Topology) => removeNamespaces(`${t.prefix}-`);

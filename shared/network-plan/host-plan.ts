@@ -38,7 +38,6 @@ import { listSubnets } from '../store/network/subnets.js';
  */
 
 /** Neutron's device_owner of a DVR host's own port on an external network (its SNAT source). */
-export const AGENT_GATEWAY_OWNER = DeviceOwner.agentGateway;
 
 /** Everything a plan is computed from, read once. */
 export interface NetworkSnapshot {
@@ -229,7 +228,7 @@ function routerGateway(s: NetworkSnapshot, router: Router, hostName: string, sub
 // --- the host's own ports on external networks ------------------------------------------------
 
 const isAgentGatewayPort = (p: Port, hostName: string, networkId: string) =>
-  p.device_owner === AGENT_GATEWAY_OWNER && p.device_id === hostName && p.network_id === networkId;
+  p.device_owner === DeviceOwner.agentGateway && p.device_id === hostName && p.network_id === networkId;
 
 /**
  * The id of a host's agent gateway port on a network: a name-based UUID (version 5 layout) of
@@ -286,7 +285,7 @@ async function ensureAgentGatewayPort(s: NetworkSnapshot, hostName: string, netw
         updated_at: now,
         network_id: networkId,
         device_id: hostName,
-        device_owner: AGENT_GATEWAY_OWNER,
+        device_owner: DeviceOwner.agentGateway,
         admin_state_up: true,
         status: 'ACTIVE',
         binding_host_id: hostName,

@@ -9,6 +9,7 @@ import { execRunner } from '../../host-agent/network/command-runner.js';
 import { applyHostNetworkState, teardownHostNetwork, type DataPlaneSummary } from '../../host-agent/network/data-plane.js';
 import type { HostNetworkStateInput, RouterPlan } from '../../host-agent/network/desired-state.js';
 import { routerGatewayName, routerGatewayPeerName, routerInterfaceName, routerInterfacePeerName, routerNamespace } from '../../host-agent/network/names.js';
+import { namespaceNames as namespaces, removeNamespaces } from '../../infra/local/network-topology.js';
 
 /**
  * Distributed routers on real kernel objects: two simulated hosts (nlr-h1, nlr-h2) on an
@@ -149,29 +150,10 @@ async function links(netns?: string): Promise<string[]> {
   return (JSON.parse(await run('ip', ['-j', 'link', 'show'], netns)) as { ifname: string }[]).map((l) => l.ifname);
 }
 
-async function namespaces(): Promise<string[]> {
-  return (JSON.parse((await run('ip', ['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
-}
-
 /** The MAC the outside has for an address ('' when none). */
 async function outsideNeighbour(address: string): Promise<string> {
   const entries = JSON.parse((await run('ip', ['-j', 'neigh', 'show', address], NS.out)) || '[]') as { lladdr?: string }[];
   return entries[0]?.lladdr ?? '';
-}
-
-/** Deletes every nlr- namespace, stopping what runs inside first. */
-async function removeTopology(): Promise<void> {
-  for (const ns of (await namespaces()).filter((n) => n.startsWith('nlr-'))) {
-    const pids = (await run('ip', ['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-  }
 }
 
 /** A switch namespace: one bridge `sw`, no rules (br_netfilter off). */
@@ -192,7 +174,7 @@ describe.skipIf(Boolean(skipReason))(`distributed routers on namespaces${skipRea
   const listeners: ChildProcess[] = [];
 
   beforeAll(async () => {
-    await removeTopology();
+    await removeNamespaces('nlr-');
     for (const ns of Object.values(NS)) {
       await run('ip', ['netns', 'add', ns]);
       await run('ip', ['link', 'set', 'lo', 'up'], ns);
@@ -230,7 +212,7 @@ describe.skipIf(Boolean(skipReason))(`distributed routers on namespaces${skipRea
     if (process.env.NOVALESS_KEEP_TEST_STATE) return;
     for (const listener of listeners) listener.kill('SIGKILL');
     for (const host of HOSTS) if (stateDirs[host]) await teardown(host).catch(() => undefined);
-    await removeTopology();
+    await removeNamespaces('nlr-');
     for (const dir of Object.values(stateDirs)) rmSync(dir, { recursive: true, force: true });
   });
 

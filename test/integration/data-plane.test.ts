@@ -11,6 +11,7 @@ import type { HostNetworkStateInput, SecurityGroupRuleStateInput } from '../../h
 import { dnsmasqFiles } from '../../host-agent/network/dnsmasq-config.js';
 import { bridgeName, dhcpNamespace, tapName, vxlanName } from '../../host-agent/network/names.js';
 import { argsOf } from '../../host-agent/network/processes.js';
+import { namespaceNames as namespaces, removeNamespaces } from '../../infra/local/network-topology.js';
 
 /**
  * The host data plane on real kernel objects: two simulated hosts (namespaces nlt-h1, nlt-h2)
@@ -123,25 +124,6 @@ async function links(netns: string): Promise<string[]> {
   return (JSON.parse(await run('ip', ['-j', 'link', 'show'], netns)) as { ifname: string }[]).map((l) => l.ifname);
 }
 
-async function namespaces(): Promise<string[]> {
-  return (JSON.parse((await run('ip', ['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
-}
-
-/** Deletes every nlt- namespace, stopping what runs inside first (deleting a namespace leaves its processes). */
-async function removeTopology(): Promise<void> {
-  for (const ns of (await namespaces()).filter((n) => n.startsWith('nlt-'))) {
-    const pids = (await run('ip', ['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-  }
-}
-
 async function configureGuest(guest: Guest): Promise<void> {
   const ns = NS[guest];
   await run('ip', ['addr', 'flush', 'dev', 'eth0'], ns);
@@ -153,7 +135,7 @@ describe.skipIf(Boolean(skipReason))(`host data plane on namespaces${skipReason 
   let listener: ChildProcess | undefined;
 
   beforeAll(async () => {
-    await removeTopology();
+    await removeNamespaces('nlt-');
     for (const ns of Object.values(NS)) {
       await run('ip', ['netns', 'add', ns]);
       await run('ip', ['link', 'set', 'lo', 'up'], ns);
@@ -184,7 +166,7 @@ describe.skipIf(Boolean(skipReason))(`host data plane on namespaces${skipReason 
     for (const host of ['h1', 'h2'] as const) {
       if (stateDirs[host]) await teardownHostNetwork({ netns: NS[host], underlay_ip: VTEP[host] }, { runner: execRunner, stateDir: stateDirs[host] }).catch(() => undefined);
     }
-    await removeTopology();
+    await removeNamespaces('nlt-');
     for (const dir of Object.values(stateDirs)) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -15,6 +15,7 @@ import { dhcpNamespace } from '../../host-agent/network/names.js';
 import { argsOf } from '../../host-agent/network/processes.js';
 import type { GuestSpec } from '../../shared/messages/host.js';
 import { guestSpec } from '../unit/host-agent/support.js';
+import { namespaceNames as namespaces, removeNamespaces } from '../../infra/local/network-topology.js';
 
 /**
  * Nova's metadata service end to end on real kernel objects: one simulated host (nlm-h1) with a
@@ -85,30 +86,11 @@ async function eventually<T>(check: () => Promise<T | undefined>, ms = 8_000): P
   }
 }
 
-async function namespaces(): Promise<string[]> {
-  return (JSON.parse((await run('ip', ['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
-}
-
-/** Deletes every nlm- namespace (and the host's DHCP namespace), stopping what runs inside first. */
-async function removeTopology(): Promise<void> {
-  for (const ns of (await namespaces()).filter((n) => n.startsWith('nlm-'))) {
-    const pids = (await run('ip', ['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-  }
-}
-
 describe.skipIf(Boolean(skipReason))(`metadata service on namespaces${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let scriptDir: string;
 
   beforeAll(async () => {
-    await removeTopology();
+    await removeNamespaces('nlm-');
     for (const ns of Object.values(NS)) {
       await run('ip', ['netns', 'add', ns]);
       await run('ip', ['link', 'set', 'lo', 'up'], ns);
@@ -152,7 +134,7 @@ describe.skipIf(Boolean(skipReason))(`metadata service on namespaces${skipReason
     if (process.env.NOVALESS_KEEP_TEST_STATE) return;
     if (stateDir) await teardownHostNetwork({ netns: NS.h1, underlay_ip: '192.168.78.1' }, { runner: execRunner, stateDir }).catch(() => undefined);
     await server?.close();
-    await removeTopology();
+    await removeNamespaces('nlm-');
     for (const dir of [stateDir, scriptDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as conductor } from '../../functions/conductor/handler.js';
 import { appliedPlanFile } from '../../host-agent/commands/network-plan.js';
 import type { HostNetworkPlan } from '../../shared/domain/network/host-plan.js';
-import type { Port } from '../../shared/domain/network/port.js';
+import { DeviceOwner, type Port } from '../../shared/domain/network/port.js';
 import { sendHostCommand } from '../../shared/messages/host-commands.js';
-import { AGENT_GATEWAY_OWNER, computeHostPlan } from '../../shared/network-plan/host-plan.js';
+import { computeHostPlan } from '../../shared/network-plan/host-plan.js';
 import { createPort, getPort, listNetworkPorts } from '../../shared/store/network/ports.js';
 import { ensureDefaultSecurityGroup } from '../../shared/store/network/security-groups.js';
 import { getSubnet } from '../../shared/store/network/subnets.js';
@@ -150,7 +150,7 @@ describe('a host network plan computed from the table', () => {
     await serverPort(subnetId, hostA, []);
 
     const plans = await Promise.all([computeHostPlan(hostA), computeHostPlan(hostA)]);
-    const gatewayPorts = (await listNetworkPorts(ext.id)).filter((p) => p.device_owner === AGENT_GATEWAY_OWNER && p.device_id === hostA);
+    const gatewayPorts = (await listNetworkPorts(ext.id)).filter((p) => p.device_owner === DeviceOwner.agentGateway && p.device_id === hostA);
     expect(gatewayPorts).toHaveLength(1);
     expect(gatewayPorts[0]).toMatchObject({ binding_host_id: hostA });
     for (const plan of plans) {
@@ -167,7 +167,7 @@ describe('a host network plan computed from the table', () => {
     }
     // A later compute finds it and makes no other.
     await computeHostPlan(hostA);
-    expect((await listNetworkPorts(ext.id)).filter((p) => p.device_owner === AGENT_GATEWAY_OWNER && p.device_id === hostA)).toHaveLength(1);
+    expect((await listNetworkPorts(ext.id)).filter((p) => p.device_owner === DeviceOwner.agentGateway && p.device_id === hostA)).toHaveLength(1);
   });
 });
 

@@ -17,6 +17,7 @@ import type { HostNetworkStateInput } from '../../host-agent/network/desired-sta
 import { bridgeName, tapName } from '../../host-agent/network/names.js';
 import type { GuestNic } from '../../shared/messages/host.js';
 import { guestSpec, silentLogger } from '../unit/host-agent/support.js';
+import { removeNamespaces } from '../../infra/local/network-topology.js';
 
 /**
  * A real TCG guest on the host data plane: a simulated host (namespace nlq-h1) with one network,
@@ -98,24 +99,6 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined | 
   }
 }
 
-async function namespaces(): Promise<string[]> {
-  return (JSON.parse((await run('ip', ['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
-}
-
-/** Deletes every nlq- namespace, killing what runs inside first (a namespace's deletion leaves its processes). */
-async function removeTopology(): Promise<void> {
-  for (const ns of (await namespaces()).filter((n) => n.startsWith('nlq-'))) {
-    for (const pid of (await run('ip', ['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-  }
-}
-
 describe.skipIf(Boolean(skipReason))(`QEMU guest NICs on the host data plane${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let dir: string;
   let driver: QemuDriver;
@@ -130,7 +113,7 @@ describe.skipIf(Boolean(skipReason))(`QEMU guest NICs on the host data plane${sk
   beforeAll(async () => {
     context = async () => `\nthe guest's console ends with:\n${(await consoleOf().catch(() => '')).slice(-3000)}`;
     execFileSync('bash', [buildScript], { stdio: 'ignore', timeout: 170_000 });
-    await removeTopology();
+    await removeNamespaces('nlq-');
     // Short: the guests' QMP sockets must fit a unix socket path.
     dir = mkdtempSync(join(tmpdir(), 'nlq-'));
     chmodSync(dir, 0o755); // dnsmasq reads its files as nobody
@@ -175,7 +158,7 @@ describe.skipIf(Boolean(skipReason))(`QEMU guest NICs on the host data plane${sk
       for (const [, pid] of await scanGuestProcesses(join(dir, 'instances'))) process.kill(pid, 'SIGKILL');
       await teardownHostNetwork({ netns: NS.host, underlay_ip: '192.168.78.1' }, dataPlane()).catch(() => undefined);
     }
-    await removeTopology();
+    await removeNamespaces('nlq-');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appliedPlanReader } from '../../../host-agent/metadata/applied-plan.js';
+import {
+  afterAll,
+  beforeAll,
+  describe,
+  expect,
+  it,
+} from 'vitest';
 import { classlessRoutes } from '../../../host-agent/network/dnsmasq-config.js';
 import { NetworkStateSchema, type HostNetworkPlan } from '../../../shared/domain/network/host-plan.js';
 import { ec2Id, OPENSTACK_VERSIONS } from '../../../host-agent/metadata/metadata-content.js';
@@ -202,28 +207,5 @@ describe('DHCP option 121 with the metadata route', () => {
     expect(classlessRoutes(plain, plain.subnets[0])).toEqual(['169.254.169.254/32,10.0.0.2', '0.0.0.0/0,10.0.0.1']);
     const noGateway = network([], null);
     expect(classlessRoutes(noGateway, noGateway.subnets[0])).toEqual(['169.254.169.254/32,10.0.0.2']);
-  });
-});
-
-describe('the applied plan, as the agent keeps it', () => {
-  it('is read from the plan file, again each time the file is replaced', async () => {
-    const dir = await tempDir('applied-plan-');
-    try {
-      const file = join(dir, 'plan.json');
-      const read = appliedPlanReader(file);
-      expect(await read()).toBeUndefined();
-      const write = async (p: HostNetworkPlan) => {
-        await writeFile(`${file}.tmp`, JSON.stringify({ applied_at: new Date().toISOString(), plan: p }));
-        await rename(`${file}.tmp`, file);
-      };
-      await write(plan);
-      expect((await read())?.devices).toHaveLength(3);
-      await write({ ...plan, revision: 2, devices: [] });
-      expect((await read())?.devices).toEqual([]);
-      await writeFile(file, 'not json');
-      expect(await read()).toBeUndefined();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -3,12 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { Host } from '../../../shared/domain/host.js';
 import type { FloatingIp } from '../../../shared/domain/network/floating-ip.js';
 import type { Network } from '../../../shared/domain/network/network.js';
-import type { Port } from '../../../shared/domain/network/port.js';
+import { DeviceOwner, type Port } from '../../../shared/domain/network/port.js';
 import type { Router } from '../../../shared/domain/network/router.js';
 import type { SecurityGroupRule } from '../../../shared/domain/network/security-group.js';
 import type { Subnet } from '../../../shared/domain/network/subnet.js';
 import {
-  AGENT_GATEWAY_OWNER,
   agentGatewayPortId,
   agentGatewaysNeeded,
   buildHostPlan,
@@ -190,7 +189,7 @@ describe('a host network plan from the table', () => {
     });
 
     c.snapshot.ports.push(
-      port(40, c.pubSub, '203.0.113.9', { id: agentGatewayPortId('a', c.pub.id), device_owner: AGENT_GATEWAY_OWNER, device_id: 'a', binding_host_id: 'a', port_security_enabled: false }),
+      port(40, c.pubSub, '203.0.113.9', { id: agentGatewayPortId('a', c.pub.id), device_owner: DeviceOwner.agentGateway, device_id: 'a', binding_host_id: 'a', port_security_enabled: false }),
     );
     expect(agentGatewaysNeeded(c.snapshot, 'a')).toEqual([]);
     const plan = buildHostPlan(c.snapshot, 'a', 2);
