@@ -3,7 +3,8 @@ import { bridgeCmd, disableIpv6, ip, isUp, kindOf, readLinks, type Changes, type
 import { bridgeName, OWN_BRIDGE, OWN_TAP, OWN_VXLAN, tapName, vxlanName } from './names.js';
 
 /**
- * Layer 2, as Neutron's linuxbridge agent with l2population: per network with a local port a
+ * Layer 2, as Neutron's linuxbridge agent with l2population: per network with a local port (or a
+ * local router's interface) a
  * bridge and a unicast VXLAN device; per port a tap on the bridge; per peer host a flood entry,
  * per remote port a unicast FDB entry. Reads the kernel and changes only what differs.
  */
@@ -18,9 +19,9 @@ const FLOOD_MAC = '00:00:00:00:00:00';
  */
 export type GuestStandIns = Readonly<Record<string, string>>;
 
-/** The networks this host must wire: those it has a port on. */
+/** The networks this host must wire: those it has a port on, and those its routers route into. */
 export function localNetworks(state: HostNetworkState): NetworkState[] {
-  const used = new Set(state.ports.map((p) => p.network_id));
+  const used = new Set([...state.ports.map((p) => p.network_id), ...state.routers.flatMap((r) => r.interfaces.map((i) => i.network_id))]);
   return state.networks.filter((n) => used.has(n.id));
 }
 

@@ -1,6 +1,7 @@
 import { cidrText, contains, parseCidr, toAddress, toInt } from '../../shared/domain/network/ipv4.js';
 import { IP_PROTOCOLS, type HostNetworkState, type PortState, type SecurityGroupRuleState } from './desired-state.js';
 import { localNetworks } from './l2.js';
+import { localRouterInterfaces } from './router-ruleset.js';
 import { bridgeName, SG_TABLE, SPOOF_TABLE, tapName } from './names.js';
 
 /**
@@ -110,6 +111,15 @@ function renderSgTable(state: HostNetworkState): string {
 
   // br_netfilter's prerouting, like its forward hook, sees the bridge as the input device.
   const zones = ['type filter hook prerouting priority raw; policy accept;'];
+  // What a router copy here sends to a port on another host is routed asymmetrically (the reply
+  // comes back by that host's copy), so conntrack here would see one direction and call it
+  // invalid. It goes untracked (and so takes no zone, which would track it); the port's own
+  // host filters it, statefully.
+  const localAddresses = mergeAddresses(state.ports.flatMap(ownSources));
+  const notLocal = localAddresses.length ? ` ip daddr != ${set(localAddresses)}` : '';
+  for (const { iface } of localRouterInterfaces(state)) {
+    zones.push(`iifname ${quote(bridgeName(iface.network_id))} ether saddr ${iface.mac_address} meta protocol ip${notLocal} notrack accept`);
+  }
   for (const network of localNetworks(state)) zones.push(`iifname ${quote(bridgeName(network.id))} ct zone set ${conntrackZone(network.vni)}`);
 
   const forward = ['type filter hook forward priority filter; policy accept;', 'ct state established,related accept', 'ct state invalid drop'];

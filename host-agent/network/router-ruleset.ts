@@ -2,7 +2,7 @@ import { cidrText, parseCidr, toAddress, toInt } from '../../shared/domain/netwo
 import type { HostNetworkState, RouterPlan } from './desired-state.js';
 import { dhcpNetworks } from './dhcp.js';
 import { localNetworks } from './l2.js';
-import { routerGatewayName, ROUTER_ISOLATION_TABLE, ROUTER_NAT_TABLE, vxlanName } from './names.js';
+import { routerGatewayName, routerInterfacePeerName, ROUTER_ISOLATION_TABLE, ROUTER_NAT_TABLE, vxlanName } from './names.js';
 
 /**
  * The nft scripts of distributed routers, pure. Like nft-ruleset.ts, each table is declared,
@@ -11,7 +11,10 @@ import { routerGatewayName, ROUTER_ISOLATION_TABLE, ROUTER_NAT_TABLE, vxlanName 
  * - `bridge novaless_dvr`, in the host's namespace: every host holds a copy of the router with
  *   the same gateway MAC and address on each network (and of the network's DHCP port). Frames from or to that MAC and ARP for
  *   that address never cross a network's VXLAN device, either way, so each host's guests
- *   resolve and use their own host's copy, and no bridge learns the MAC on a tunnel.
+ *   resolve and use their own host's copy, and no bridge learns the MAC on a tunnel. IPv4 a
+ *   router copy sends to another host leaves with the host's DVR MAC instead (Neutron's DVR
+ *   does the same rewrite); the router never ARPs across (routers.ts gives it the remote
+ *   ports' neighbour entries).
  * - `ip novaless_nat`, in each router's namespace: floating IPs (DNAT in, SNAT out, ahead of
  *   the masquerade) and SNAT of the interface subnets to the host's external address; plus a
  *   filter that stops connections NATed for a floating IP that is no longer here, whose
@@ -55,6 +58,12 @@ export function renderRouterIsolation(state: HostNetworkState): string {
   ];
   if (!endpoints.length) return '';
   const lines = ['type filter hook forward priority filter; policy accept;'];
+  // Routed IPv4 leaving for another host takes this host's DVR MAC first, so the drops below spare it.
+  if (state.dvr_mac) {
+    for (const { iface, vni } of localRouterInterfaces(state)) {
+      lines.push(`iifname ${quote(routerInterfacePeerName(iface.port_id))} oifname ${quote(vxlanName(vni))} ether type ip ether saddr ${iface.mac_address} ether saddr set ${state.dvr_mac}`);
+    }
+  }
   const seen = new Set<string>();
   for (const { vni, mac, ips } of endpoints) {
     const vx = quote(vxlanName(vni));

@@ -19,15 +19,17 @@ import {
   routerNamespace,
   routerNamespacePrefix,
 } from './names.js';
+import { routerNeighbours, syncRouterNeighbours } from './router-neighbours.js';
 import { localRouterInterfaces, renderRouterIsolation, renderRouterNat, renderTableRemoval } from './router-ruleset.js';
 
 /**
  * Distributed routers, as Neutron DVR or nova-network's multi_host: every host with a port
- * behind a router holds its own copy, so east-west and north-south traffic of a host's guests
- * leaves from that host. Per router a namespace with
+ * behind a router holds its own copy, with all its interfaces, so east-west and north-south
+ * traffic of a host's guests leaves from that host. Per router a namespace with
  * - per interface a veth `qr-<port>` (the subnet's gateway address and the router port's MAC,
  *   the same on every host) whose peer `ri<port>` is on the network's bridge; the copies are
- *   kept apart by the host's `bridge novaless_dvr` table (router-ruleset.ts);
+ *   kept apart by the host's `bridge novaless_dvr` table (router-ruleset.ts), and permanent
+ *   neighbour entries for the ports on other hosts (router-neighbours.ts);
  * - with a gateway, a veth `qg-<router>` (this host's external address and MAC, and the floating
  *   IPs of this host's ports, so this namespace answers ARP for them) whose peer `rg<router>` is
  *   on the external bridge; a default route to the external gateway; the router's NAT table,
@@ -119,6 +121,7 @@ async function ensureRouter(ctx: HostContext, state: HostNetworkState, router: R
   }
   await ensureDefaultRoute(ctx, ns, gateway ? { via: gateway.gateway_ip, dev: qg } : null, changes);
   await ensureSysctls(ctx, ns, [...wanted], changes);
+  await syncRouterNeighbours(ctx, ns, routerNeighbours(state, router), changes);
   await applyTable(ctx, ns, ROUTER_NAT_TABLE, renderRouterNat({ ...router, gateway }), natRecord(ctx, ns), `NAT of router ${router.id}`, changes);
   for (const fip of announce) await announceAddress(ctx, ns, qg, fip);
 }

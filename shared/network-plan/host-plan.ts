@@ -85,16 +85,30 @@ export async function computeHostPlan(hostName: string, revision = Date.now()): 
 export function buildHostPlan(s: NetworkSnapshot, hostName: string, revision: number): HostNetworkPlan {
   const localPorts = byCreation(s.ports.filter((p) => isComputePort(p) && p.binding_host_id === hostName));
   const localNetworkIds = new Set(localPorts.map((p) => p.network_id));
-  const networks = s.networks.filter((n) => localNetworkIds.has(n.id));
+  const routers = routerPlans(s, hostName, localNetworkIds, new Set(localPorts.map((p) => p.id)));
+  // The networks of its routers' other interfaces too: the host routes into them (DVR).
+  const routedNetworkIds = new Set(routers.flatMap((r) => r.interfaces.map((i) => i.network_id)));
+  const networks = s.networks.filter((n) => localNetworkIds.has(n.id) || routedNetworkIds.has(n.id));
   const ports = localPorts.map(portState);
   return HostNetworkPlanSchema.parse({
     revision,
-    networks: networks.map((n) => networkState(s, n, hostName)),
+    networks: networks.map((n) => networkState(s, n, hostName, localNetworkIds.has(n.id))),
     ports,
     security_groups: securityGroupStates(s, ports),
-    routers: routerPlans(s, hostName, localNetworkIds, new Set(localPorts.map((p) => p.id))),
+    routers,
     devices: localPorts.map((p) => ({ port_id: p.id, instance_id: p.device_id })),
+    dvr_mac: dvrMacOf(hostName),
   } satisfies HostNetworkPlanInput);
+}
+
+/**
+ * A host's DVR MAC, derived from its name in Neutron's DVR range (`fa:16:3f:…`). 24 bits of a
+ * hash: two hosts of a few hundred share one with a chance below 1 in 300; Neutron allocates
+ * them in its database instead.
+ */
+export function dvrMacOf(hostName: string): string {
+  const h = createHash('sha256').update(`novaless:dvr-mac:${hostName}`).digest();
+  return `fa:16:3f:${[h[0], h[1], h[2]].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 }
 
 const byCreation = <T extends { created_at: string; id: string }>(items: T[]) =>
@@ -119,7 +133,8 @@ function portState(p: Port): PortState {
   };
 }
 
-function networkState(s: NetworkSnapshot, n: Network, hostName: string): NetworkState {
+/** A network as the host wires it; `withDhcp` false for a network it only routes into (no guest of its own there to serve). */
+function networkState(s: NetworkSnapshot, n: Network, hostName: string, withDhcp: boolean): NetworkState {
   const hostsByName = new Map(s.hosts.map((h) => [h.host, h]));
   const onNetwork = s.ports.filter((p) => p.network_id === n.id);
   const remote = byCreation(onNetwork.filter((p) => isComputePort(p) && p.binding_host_id && p.binding_host_id !== hostName && hostsByName.has(p.binding_host_id)));
@@ -137,7 +152,7 @@ function networkState(s: NetworkSnapshot, n: Network, hostName: string): Network
       dns_nameservers: sub.dns_nameservers.filter(isIpv4),
       host_routes: sub.host_routes.map((r) => ({ destination: r.destination, nexthop: r.nexthop })),
     })),
-    dhcp: dhcpPorts.length
+    dhcp: withDhcp && dhcpPorts.length
       ? { mac_address: dhcpPorts[0].mac_address.toLowerCase(), fixed_ips: dhcpPorts.flatMap((p) => p.fixed_ips.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address }))) }
       : null,
     flood: [...new Set(remote.map((p) => tunnelIpOf(hostsByName.get(p.binding_host_id)!)))].sort(),
@@ -184,10 +199,12 @@ function memberIps(s: NetworkSnapshot, groupId: string): string[] {
   return [...new Set(ips.filter(isIpv4OrCidr))].sort();
 }
 
+/** The routers with an interface on a network of the host's ports, each with all its interfaces. */
 function routerPlans(s: NetworkSnapshot, hostName: string, localNetworkIds: Set<string>, localPortIds: Set<string>): RouterPlan[] {
   const subnets = new Map(s.subnets.map((sub) => [sub.id, sub]));
-  const interfaces = byCreation(s.ports.filter((p) => p.device_owner === DeviceOwner.routerInterface && localNetworkIds.has(p.network_id)));
-  const routerIds = new Set(interfaces.map((p) => p.device_id));
+  const allInterfaces = byCreation(s.ports.filter((p) => p.device_owner === DeviceOwner.routerInterface));
+  const routerIds = new Set(allInterfaces.filter((p) => localNetworkIds.has(p.network_id)).map((p) => p.device_id));
+  const interfaces = allInterfaces.filter((p) => routerIds.has(p.device_id));
   return byCreation(s.routers.filter((r) => routerIds.has(r.id))).map((router) => ({
     id: router.id,
     interfaces: interfaces

@@ -234,7 +234,7 @@ describe('plans pushed to a host agent', () => {
 
   it('ignores a plan older than the one it applied', async () => {
     const current = (await planOnHost())!;
-    const stale: HostNetworkPlan = { revision: current.revision - 1, networks: [], ports: [], security_groups: [], routers: [], devices: [] };
+    const stale: HostNetworkPlan = { revision: current.revision - 1, networks: [], ports: [], security_groups: [], routers: [], devices: [], dvr_mac: null };
     expect(await sendHostCommand(agentHost, { type: 'network_plan', request_id: 'req-stale-plan', plan: stale })).toBe(true);
     // Then a plan from the table: when it is there, the stale one (sent first) was received too.
     const fresh = await computeHostPlan(agentHost);

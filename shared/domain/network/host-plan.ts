@@ -90,7 +90,7 @@ export type SecurityGroupState = z.infer<typeof SecurityGroupStateSchema>;
 /** A router as one host holds it (distributed: every host with a port behind it has its own copy). */
 export const RouterPlanSchema = z.strictObject({
   id: z.uuid(),
-  /** Its interfaces on the networks of this host's ports: the gateway address, with the same MAC on every host. */
+  /** All its interfaces (the host joins their networks to route between them): the gateway address, with the same MAC on every host. */
   interfaces: z
     .array(
       z.strictObject({
@@ -133,6 +133,12 @@ export const HostNetworkPlanSchema = z.strictObject({
   security_groups: z.array(SecurityGroupStateSchema).default([]),
   routers: z.array(RouterPlanSchema).default([]),
   devices: z.array(PortDeviceSchema).default([]),
+  /**
+   * This host's own MAC for frames its routers send to other hosts (Neutron's DVR host MAC): the
+   * gateway MAC is the same on every host, so a frame routed here leaves with this one instead,
+   * and no bridge elsewhere learns the gateway on a tunnel. null = no cross-host routing.
+   */
+  dvr_mac: MacSchema.nullable().default(null),
 });
 export type HostNetworkPlan = z.infer<typeof HostNetworkPlanSchema>;
 export type HostNetworkPlanInput = z.input<typeof HostNetworkPlanSchema>;

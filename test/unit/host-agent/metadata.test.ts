@@ -40,6 +40,7 @@ const port = (id: string, network: string, ip: string) => ({
 const [P1, P2, P3] = [randomUUID(), randomUUID(), randomUUID()];
 const plan: HostNetworkPlan = {
   revision: 1,
+  dvr_mac: null,
   networks: [],
   security_groups: [],
   ports: [port(P1, NET_A, '10.0.0.11'), port(P2, NET_A, '10.0.0.12'), port(P3, NET_A, '10.0.0.13')],

@@ -13,6 +13,7 @@ function plan(revision: number, portIds: string[] = [randomUUID()]): HostNetwork
   const subnetId = randomUUID();
   return {
     revision,
+    dvr_mac: null,
     networks: [{ id: networkId, vni: 42, mtu: 1450, subnets: [{ id: subnetId, cidr: '10.0.0.0/24', gateway_ip: '10.0.0.1', enable_dhcp: true, dns_nameservers: [], host_routes: [] }], dhcp: null, flood: [], remote_ports: [] }],
     ports: portIds.map((id, i) => ({
       id,

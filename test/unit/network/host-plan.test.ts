@@ -11,6 +11,7 @@ import {
   agentGatewayPortId,
   agentGatewaysNeeded,
   buildHostPlan,
+  dvrMacOf,
   ruleState,
   type NetworkSnapshot,
 } from '../../../shared/network-plan/host-plan.js';
@@ -112,7 +113,7 @@ function cloud() {
     routers: [router],
     floatingIps: [fip],
   };
-  return { snapshot, defaultGroup, webGroup, net1, net2, pub, sub1, pubSub, a1, a2, b1, c1, dhcp, router, if1 };
+  return { snapshot, defaultGroup, webGroup, net1, net2, pub, sub1, sub2, pubSub, a1, a2, b1, c1, dhcp, router, if1, if2 };
 }
 
 describe('a host network plan from the table', () => {
@@ -125,7 +126,9 @@ describe('a host network plan from the table', () => {
       { port_id: c.a1.id, instance_id: c.a1.device_id },
       { port_id: c.a2.id, instance_id: c.a2.device_id },
     ]);
-    expect(plan.networks).toHaveLength(1);
+    // net1 for its ports; net2 because its router routes into it (without DHCP: no guest of its own there).
+    expect(plan.networks.map((n) => n.id)).toEqual([c.net1.id, c.net2.id]);
+    expect(plan.networks[1]).toMatchObject({ id: c.net2.id, dhcp: null, flood: ['172.16.0.3'], remote_ports: [{ mac_address: c.c1.mac_address, ip_address: '10.0.2.10', vtep: '172.16.0.3' }] });
     expect(plan.networks[0]).toMatchObject({
       id: c.net1.id,
       vni: 101,
@@ -176,14 +179,17 @@ describe('a host network plan from the table', () => {
     expect(plan.ports[0]).toMatchObject({ port_security_enabled: false, security_group_ids: [] });
   });
 
-  it('has the routers behind its ports with their interfaces there, floating IPs and its own gateway port', () => {
+  it('has the routers behind its ports with all their interfaces, floating IPs and its own gateway port', () => {
     const c = cloud();
     expect(agentGatewaysNeeded(c.snapshot, 'a')).toEqual([c.pub.id]);
     const withoutGatewayPort = buildHostPlan(c.snapshot, 'a', 1);
     expect(withoutGatewayPort.routers).toHaveLength(1);
     expect(withoutGatewayPort.routers[0]).toMatchObject({
       id: c.router.id,
-      interfaces: [{ port_id: c.if1.id, network_id: c.net1.id, subnet_id: c.sub1.id, mac_address: c.if1.mac_address, ip_address: '10.0.1.1', prefix_length: 24 }],
+      interfaces: [
+        { port_id: c.if1.id, network_id: c.net1.id, subnet_id: c.sub1.id, mac_address: c.if1.mac_address, ip_address: '10.0.1.1', prefix_length: 24 },
+        { port_id: c.if2.id, network_id: c.net2.id, subnet_id: c.sub2.id, mac_address: c.if2.mac_address, ip_address: '10.0.2.1', prefix_length: 24 },
+      ],
       gateway: null,
       floating_ips: [{ floating_ip_address: '203.0.113.50', fixed_ip_address: '10.0.1.10', port_id: c.a1.id }],
     });
@@ -201,7 +207,13 @@ describe('a host network plan from the table', () => {
 
   it('is empty for a host without server ports', () => {
     const plan = buildHostPlan(cloud().snapshot, 'nowhere', 3);
-    expect(plan).toEqual({ revision: 3, networks: [], ports: [], security_groups: [], routers: [], devices: [] });
+    expect(plan).toEqual({ revision: 3, networks: [], ports: [], security_groups: [], routers: [], devices: [], dvr_mac: dvrMacOf('nowhere') });
+  });
+
+  it("gives each host its own DVR MAC in Neutron's DVR range, the same every time", () => {
+    expect(dvrMacOf('a')).toMatch(/^fa:16:3f(:[0-9a-f]{2}){3}$/);
+    expect(dvrMacOf('a')).toBe(buildHostPlan(cloud().snapshot, 'a', 1).dvr_mac);
+    expect(dvrMacOf('a')).not.toBe(dvrMacOf('b'));
   });
 });
 
