@@ -97,6 +97,9 @@ export function renderRouterNat(router: RouterPlan): string {
   const postrouting = ['type nat hook postrouting priority srcnat; policy accept;', ...fips.map((f) => `oifname ${qg} ip saddr ${f.fixed_ip_address} snat to ${f.floating_ip_address}`)];
   const subnets = [...new Set(router.interfaces.map((i) => subnetOf(i.ip_address, i.prefix_length)))];
   if (gateway.enable_snat && subnets.length) postrouting.push(`oifname ${qg} ip saddr ${set(subnets)} snat to ${gateway.host_address}`);
+  // Hairpin, as Neutron's routers: a guest reaching a floating IP of this host from inside gets
+  // answered through the router (not straight from a neighbour on its own subnet, which it would drop).
+  if (fips.length) postrouting.push(`iifname != ${qg} oifname != ${qg} ct status dnat snat to ${gateway.host_address}`);
 
   // Connections NATed for a floating IP keep their conntrack entry after the address goes: stop them.
   const here = fips.map((f) => f.floating_ip_address);

@@ -285,6 +285,14 @@ describe.skipIf(Boolean(skipReason))(`distributed routers on namespaces${skipRea
     expect(await listenerSays(NS.g1, OUTSIDE)).toBe(`${NS.out} ${FIP}`);
   });
 
+  it('(b) lets guests reach a floating IP from inside: its own guest (hairpin), and a guest on another host', async () => {
+    expect(cloud.fips[FIP]).toBe('g1');
+    expect(await listenerSays(NS.g1, FIP)).toBe(`${NS.g1} ${GATEWAY.h1.address}`);
+    // As Neutron's routers do, every inside connection to a floating IP is SNATed to the router.
+    expect(await listenerSays(NS.g3, FIP)).toBe(`${NS.g1} ${GATEWAY.h1.address}`);
+    expect(await listenerSays(NS.g2, FIP)).toBe(`${NS.g1} ${GATEWAY.h2.address}`);
+  });
+
   it('(b) cuts inbound traffic when the floating IP is disassociated, even for connections already tracked', async () => {
     // A flow the router namespace's conntrack knows: pings with one id, kept going across the change.
     const pinger = spawn('ip', ['netns', 'exec', NS.out, 'ping', '-i', '0.2', '-W', '1', FIP], { stdio: ['ignore', 'pipe', 'ignore'] });
