@@ -10,6 +10,7 @@ import { handleRebuild } from './rebuild.js';
 import { handleSnapshot } from './snapshot.js';
 import { handleSpawn } from './spawn.js';
 import { handleResume, handleSuspend } from './suspend.js';
+import { handleTriggerCrashDump } from './trigger-crash-dump.js';
 
 /** A handler's context, with the host's network plans (absent = this agent does not take plans). */
 export type DispatchContext = CommandContext & { networkPlans?: NetworkPlans };
@@ -43,6 +44,8 @@ export async function dispatchCommand(command: HostCommand, ctx: DispatchContext
       return handleAttachInterface(command, ctx);
     case 'detach_interface':
       return handleDetachInterface(command, ctx);
+    case 'trigger_crash_dump':
+      return handleTriggerCrashDump(command, ctx);
     case 'network_plan':
       if (!ctx.networkPlans) return ctx.log.warn('this agent takes no network plans: ignoring one');
       return ctx.networkPlans.handle(command, ctx.log);

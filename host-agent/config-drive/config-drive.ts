@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { GuestSpec } from '../../shared/messages/host.js';
+import { nicPciAddress } from '../drivers/boot-nic-slots.js';
 
 const run = promisify(execFile);
 
@@ -39,8 +40,16 @@ export function metaDataOf(spec: GuestSpec): Record<string, unknown> {
     public_keys: publicKeys,
     keys: Object.entries(publicKeys).map(([name, data]) => ({ name, type: 'ssh', data })),
     random_seed: randomBytes(512).toString('base64'),
-    devices: [],
+    devices: taggedDevicesOf(spec),
   };
+}
+
+/** Nova's device metadata: the NICs a boot tagged, with where the guest finds them. */
+function taggedDevicesOf(spec: GuestSpec): Record<string, unknown>[] {
+  return spec.nics.flatMap((nic, index) => {
+    const address = nicPciAddress(index);
+    return nic.tag && address ? [{ type: 'nic', bus: 'pci', address, mac: nic.mac_address, tags: [nic.tag] }] : [];
+  });
 }
 
 /**

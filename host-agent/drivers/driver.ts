@@ -53,6 +53,11 @@ export interface ComputeDriver {
   attachInterface(instanceId: string, nic: GuestNic): Promise<void>;
   /** Nova's detach_interface: unplugs the port's NIC and drops it from the spec; a NIC the guest does not have is detached already. */
   detachInterface(instanceId: string, portId: string): Promise<void>;
+  /**
+   * Nova's trigger_crash_dump: injects an NMI into a running or paused guest. Done when the
+   * hypervisor took it; what the guest does with it (a kdump, a panic, a log line) is up to its kernel.
+   */
+  triggerCrashDump(instanceId: string): Promise<void>;
 }
 
 export type RebootType = 'SOFT' | 'HARD';
@@ -178,5 +183,8 @@ export abstract class BaseComputeDriver implements ComputeDriver {
   }
   async detachInterface(_instanceId: string, _portId: string): Promise<void> {
     throw new NotSupportedByDriver(this.name, 'detach interface');
+  }
+  async triggerCrashDump(_instanceId: string): Promise<void> {
+    throw new NotSupportedByDriver(this.name, 'trigger crash dump');
   }
 }

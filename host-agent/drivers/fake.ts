@@ -25,6 +25,8 @@ interface FakeGuest {
   spec: GuestSpec;
   power_state: PowerState;
   console: string[];
+  /** NMIs injected (trigger_crash_dump). */
+  nmis: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export class FakeDriver extends BaseComputeDriver {
         spec: guest.spec,
         power_state: guest.power_state,
         console: [`fake: re-attached to guest ${guest.instance_id}`],
+        nmis: 0,
       });
     }
   }
@@ -78,6 +81,7 @@ export class FakeDriver extends BaseComputeDriver {
       spec,
       power_state: PowerState.RUNNING,
       console: [`fake: booting ${spec.hostname} (${spec.flavor.vcpus} vCPU, ${spec.flavor.ram} MB, image ${spec.image_id})`, `${spec.hostname} login:`],
+      nmis: 0,
     });
     return { power_state: PowerState.RUNNING, addresses: {} };
   }
@@ -162,6 +166,19 @@ export class FakeDriver extends BaseComputeDriver {
     if (!guest.spec.nics.some((n) => n.port_id === portId)) return;
     guest.spec = { ...guest.spec, nics: guest.spec.nics.filter((n) => n.port_id !== portId) };
     guest.console.push(`fake: detached interface of port ${portId}`);
+  }
+
+  /** The NMI is counted and shows on the console; the fake guest carries on, as a kernel without kdump or panic_on_unrecovered_nmi does. */
+  async triggerCrashDump(instanceId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    this.require(guest, 'trigger crash dump', [PowerState.RUNNING, PowerState.PAUSED]);
+    guest.nmis++;
+    guest.console.push('fake: NMI injected (trigger_crash_dump)');
+  }
+
+  /** How many NMIs the guest was sent (tests). */
+  nmisOf(instanceId: string): number {
+    return this.guest(instanceId).nmis;
   }
 
   /** The guest's NICs as the fake hypervisor has them (tests). */

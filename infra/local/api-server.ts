@@ -63,7 +63,7 @@ function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
   const binary = isBinary(req);
   return {
     httpMethod: req.method ?? 'GET',
-    path: decodeURIComponent(url.pathname),
+    path: url.pathname,
     resource: '/{proxy+}',
     headers,
     multiValueHeaders,

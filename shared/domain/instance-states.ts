@@ -126,6 +126,8 @@ export const allowedStates = {
   consoleOutput: { vmStates: null, taskStates: null },
   attachInterface: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED], taskStates: NO_TASK },
   detachInterface: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED], taskStates: NO_TASK },
+  /** vm_states.ALLOW_TRIGGER_CRASH_DUMP. */
+  triggerCrashDump: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.RESCUED, VmState.RESIZED, VmState.ERROR], taskStates: NO_TASK },
 } as const satisfies Record<string, AllowedStates>;
 
 export type StateRule = keyof typeof allowedStates;
@@ -158,6 +160,7 @@ export const InstanceActionName = {
   UNLOCK: 'unlock',
   ATTACH_INTERFACE: 'attach_interface',
   DETACH_INTERFACE: 'detach_interface',
+  TRIGGER_CRASH_DUMP: 'trigger_crash_dump',
 } as const;
 export type InstanceActionName = (typeof InstanceActionName)[keyof typeof InstanceActionName];
 
@@ -178,4 +181,15 @@ export const ACTION_EVENTS: Record<InstanceActionName, string | null> = {
   unlock: null,
   attach_interface: 'compute_attach_interface',
   detach_interface: 'compute_detach_interface',
+  trigger_crash_dump: 'compute_trigger_crash_dump',
 };
+
+/**
+ * Actions that put the instance in no task state (Nova records them and casts to the host): they
+ * never stand for the task an instance is running, and their event is all a host's report ends.
+ */
+export const TASKLESS_ACTIONS: ReadonlySet<InstanceActionName> = new Set([
+  InstanceActionName.ATTACH_INTERFACE,
+  InstanceActionName.DETACH_INTERFACE,
+  InstanceActionName.TRIGGER_CRASH_DUMP,
+]);

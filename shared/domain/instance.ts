@@ -49,6 +49,10 @@ export function imageMetaOf(image: Image): ImageMeta {
 export const InstanceSchema = z.object({
   id: z.string().uuid(),
   name: z.string(),
+  /** Free text set by the user (microversion 2.19); null when never set. */
+  description: z.string().nullable().default(null),
+  /** Server tags (microversion 2.26): at most 50, each 1–60 characters without ',' or '/'. */
+  tags: z.array(z.string()).default([]),
   hostname: z.string(),
   project_id: z.string(),
   user_id: z.string(),
@@ -65,6 +69,8 @@ export const InstanceSchema = z.object({
   requested_networks: z.union([z.literal('auto'), z.literal('none'), z.array(z.string())]).default('auto'),
   /** Nova's network info cache: rebuilt from the server's ports whenever they or their floating IPs change. */
   addresses: z.record(z.string(), z.array(AddressSchema)).default({}),
+  /** The device tags a boot gave its NICs (microversion 2.32), by port id; the metadata's `devices` show them. */
+  device_tags: z.record(z.string(), z.string()).default({}),
   /** The names of the security groups its ports got at boot, as the server view shows them. */
   security_groups: z.array(z.string()).default(['default']),
   vm_state: z.enum(Object.values(VmState) as [VmState, ...VmState[]]),

@@ -49,6 +49,7 @@ export const GuestActionSchema = z.enum([
   InstanceActionName.RESUME,
   InstanceActionName.REBUILD,
   InstanceActionName.CREATE_IMAGE,
+  InstanceActionName.TRIGGER_CRASH_DUMP,
 ]);
 export type GuestAction = z.infer<typeof GuestActionSchema>;
 

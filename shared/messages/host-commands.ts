@@ -27,7 +27,7 @@ export async function spawnCommandFor(i: Instance, requestId: string): Promise<E
       config_drive: i.config_drive,
       availability_zone: i.availability_zone,
       launch_index: i.launch_index,
-      nics: await guestNicsOf(i.id),
+      nics: (await guestNicsOf(i.id)).map((nic) => ({ ...nic, tag: i.device_tags[nic.port_id] })),
     },
   };
 }

@@ -12,6 +12,8 @@ export const GuestNicSchema = z.object({
   tap_name: z.string().max(15),
   /** The guest's fixed IPv4 addresses on it, with their subnets, for network_data.json. */
   fixed_ips: z.array(z.object({ ip_address: z.string(), cidr: z.string(), gateway_ip: z.string().nullable(), enable_dhcp: z.boolean(), dns_nameservers: z.array(z.string()).default([]) })),
+  /** The device tag the boot gave it (2.32), for the metadata's `devices`. */
+  tag: z.string().optional(),
 });
 export type GuestNic = z.infer<typeof GuestNicSchema>;
 
@@ -83,6 +85,9 @@ export const AttachInterfaceCommandSchema = z.object({ type: z.literal('attach_i
 /** Hot-unplug the NIC of a port (Nova's detach_interface); a NIC the guest does not have is already detached. */
 export const DetachInterfaceCommandSchema = z.object({ type: z.literal('detach_interface'), ...guestAction, port_id: z.string().uuid() });
 
+/** Nova's trigger_crash_dump: an NMI into the guest, whose kernel decides what follows (kdump, a panic, a log line). */
+export const TriggerCrashDumpCommandSchema = z.object({ type: z.literal('trigger_crash_dump'), ...guestAction });
+
 /** The host's whole network plan (shared/network-plan/): applied only if newer than the last one applied. */
 export const NetworkPlanCommandSchema = z.object({ type: z.literal('network_plan'), request_id: z.string(), plan: HostNetworkPlanSchema });
 
@@ -100,6 +105,7 @@ export const HostCommandSchema = z.discriminatedUnion('type', [
   SnapshotCommandSchema,
   AttachInterfaceCommandSchema,
   DetachInterfaceCommandSchema,
+  TriggerCrashDumpCommandSchema,
   NetworkPlanCommandSchema,
 ]);
 export type HostCommand = z.infer<typeof HostCommandSchema>;

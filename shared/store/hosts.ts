@@ -15,16 +15,30 @@ export async function getHost(name: string): Promise<Host | undefined> {
 }
 
 /** Enables or disables a compute service; returns the updated host, or undefined if there is no such host. */
-export async function setHostStatus(name: string, status: Host['status'], reason: string | null): Promise<Host | undefined> {
+export function setHostStatus(name: string, status: Host['status'], reason: string | null): Promise<Host | undefined> {
+  return updateService(name, { status, disabled_reason: reason });
+}
+
+/**
+ * Sets or clears Nova's forced_down: a forced-down host counts as down everywhere (isHostUp),
+ * whatever its heartbeats say. Returns the updated host, or undefined if there is no such host.
+ */
+export function setHostForcedDown(name: string, forcedDown: boolean): Promise<Host | undefined> {
+  return updateService(name, { forced_down: forcedDown });
+}
+
+/** An operator's change to a host's service fields, on a host that exists. */
+async function updateService(name: string, changes: Partial<Pick<Host, 'status' | 'disabled_reason' | 'forced_down'>>): Promise<Host | undefined> {
+  const fields = Object.entries({ ...changes, updated_at: new Date().toISOString() });
   try {
     const out = await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: keys.host(name),
-        UpdateExpression: 'SET #status = :status, disabled_reason = :reason, updated_at = :now',
+        UpdateExpression: `SET ${fields.map(([k]) => `#${k} = :${k}`).join(', ')}`,
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': new Date().toISOString() },
+        ExpressionAttributeNames: Object.fromEntries(fields.map(([k]) => [`#${k}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(fields.map(([k, v]) => [`:${k}`, v])),
         ReturnValues: 'ALL_NEW',
       }),
     );

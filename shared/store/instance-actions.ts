@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { dynamo } from '../aws.js';
-import { ACTION_EVENTS, InstanceActionName } from '../domain/instance-states.js';
+import { ACTION_EVENTS, InstanceActionName, TASKLESS_ACTIONS } from '../domain/instance-states.js';
 import { keys } from './keys.js';
 import { conditionalWrite, getItem, putNew, queryAll, tableName, type TransactItem } from './table.js';
 
@@ -63,14 +63,28 @@ export function actionPut(a: InstanceAction): TransactItem {
   return { Put: { TableName: tableName(), Item: itemOf(a), ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
+/**
+ * The put of an action that changes nothing on the instance (trigger_crash_dump), with a check
+ * that the instance is still at the version whose states allowed it.
+ */
+export function actionPutOnVersion(a: InstanceAction, version: number): TransactItem[] {
+  const check: TransactItem = {
+    ConditionCheck: { TableName: tableName(), Key: keys.instance(a.instance_uuid), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': version } },
+  };
+  return [check, actionPut(a)];
+}
+
 /** Records an action on its own; false if this request already recorded it. */
 export function recordAction(a: InstanceAction): Promise<boolean> {
   return putNew(itemOf(a));
 }
 
+/** An action past its retention may outlive it for a while (TTL deletes are not prompt): it is gone. */
+const expired = (item: Record<string, unknown>, now = Date.now()) => typeof item.expires_at === 'number' && item.expires_at * 1000 <= now;
+
 export async function getAction(instanceId: string, requestId: string, consistent = true): Promise<InstanceAction | undefined> {
   const item = await getItem(keys.instanceAction(instanceId, requestId), consistent);
-  return item ? InstanceActionSchema.parse(item) : undefined;
+  return item && !expired(item) ? InstanceActionSchema.parse(item) : undefined;
 }
 
 /** An instance's actions, newest first (as Nova lists them). */
@@ -81,12 +95,21 @@ export async function listActions(instanceId: string, consistent = false): Promi
     ConsistentRead: consistent,
   });
   return items
+    .filter((item) => !expired(item))
     .map((item) => InstanceActionSchema.parse(item))
     .sort((a, b) => b.start_time.localeCompare(a.start_time) || b.request_id.localeCompare(a.request_id));
 }
 
 /**
- * The newest action that runs a task on the host (one with a compute event). Only one task runs
+ * The project a deleted instance belonged to, from its kept actions: its create action was made
+ * in its project (other actions carry the project of whoever asked, an admin's maybe).
+ */
+export function projectOfDeleted(actions: InstanceAction[]): string | undefined {
+  return actions.find((a) => a.action === InstanceActionName.CREATE)?.project_id;
+}
+
+/**
+ * The newest action that runs a task on the host (a compute event, not a taskless action). Only one task runs
  * at a time, so a host's report for any other action is stale: a later action replaced it.
  */
 export async function latestTaskAction(instanceId: string): Promise<InstanceAction | undefined> {
@@ -95,7 +118,7 @@ export async function latestTaskAction(instanceId: string): Promise<InstanceActi
 
 /** latestTaskAction of actions already listed (newest first). */
 export function newestTaskAction(actions: InstanceAction[]): InstanceAction | undefined {
-  return actions.find((a) => Object.keys(a.events).length > 0);
+  return actions.find((a) => Object.keys(a.events).length > 0 && !TASKLESS_ACTIONS.has(a.action));
 }
 
 export interface EventOutcome {
@@ -135,7 +158,7 @@ export function finishEvent(instanceId: string, requestId: string, o: EventOutco
   return conditionalWrite(dynamo().send(new UpdateCommand(eventFinish(instanceId, requestId, o).Update!)));
 }
 
-/** Once an instance is gone its actions can no longer be read: let DynamoDB's TTL remove them. */
+/** Once an instance is gone its actions are kept for a while (readable from microversion 2.21), then DynamoDB's TTL removes them. */
 export async function expireActions(instanceId: string, now = Date.now()): Promise<void> {
   const expiresAt = Math.floor(now / 1000) + RETENTION_AFTER_DELETE_SECONDS;
   for (const action of await listActions(instanceId)) {

@@ -172,6 +172,17 @@ describe('the openstack CLI against the local cloud', () => {
     expect(await serverNames()).not.toContain(secretName);
   });
 
+  it("boots with --nic none and --nic auto at microversion 2.37, which sends them as Nova's 'none' and 'auto'", async () => {
+    const at237 = ['--os-compute-api-version', '2.37'];
+    const none = await openstackJson([...at237, 'server', 'create', '--flavor', 'm1.tiny', '--image', imageName, '--nic', 'none', '--wait', `${multiName}-none`]);
+    const auto = await openstackJson([...at237, 'server', 'create', '--flavor', 'm1.tiny', '--image', imageName, '--nic', 'auto', '--wait', `${multiName}-auto`]);
+    cleanup.push(String(none.id), String(auto.id));
+    expect(addressesOn(none.addresses, 'shared')).toEqual([]);
+    expect(addressesOn(auto.addresses, 'shared')).toHaveLength(1);
+    await openstack(['server', 'delete', '--wait', String(none.id), String(auto.id)]);
+    cleanup.length = 0;
+  });
+
   it('boots two servers with --min 2 --max 2, named NAME-1 and NAME-2', async () => {
     const usageStart = await hypervisorUsage();
     await openstack(['server', 'create', '--flavor', 'm1.tiny', '--image', imageName, '--min', '2', '--max', '2', '--wait', multiName]);

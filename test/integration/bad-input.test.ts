@@ -227,6 +227,13 @@ describe('bad input', () => {
     });
   });
 
+  describe('paths', () => {
+    it('answers 404 to a malformed percent escape, and decodes a good one exactly once', async () => {
+      expectNovaFault(await api('GET', '/compute/v2.1/servers/%E2%82', { token: memberToken }), 404, 'itemNotFound');
+      expectNovaFault(await api('GET', '/compute/v2.1/os-keypairs/a%2525b', { token: memberToken }), 404, 'itemNotFound', /a%25b/);
+    });
+  });
+
   describe('tokens', () => {
     // keystonemiddleware refuses these before Nova sees the request, with Keystone's error body.
     it('refuses a request without a token', async () => {

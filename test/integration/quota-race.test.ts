@@ -23,6 +23,7 @@ describe('parallel creates beyond quota never exceed it', () => {
   const create = (p: ProjectMember, name: string, counts: { min_count?: number; max_count: number }) =>
     api('POST', '/compute/v2.1/servers', {
       token: p.token,
+      headers: { 'OpenStack-API-Version': 'compute 2.37' },
       body: { server: { name, imageRef: imageId, flavorRef: '1', networks: 'none', return_reservation_id: true, ...counts } },
     });
 

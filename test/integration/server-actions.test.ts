@@ -43,7 +43,11 @@ async function settled(id: string, status: string, timeoutMs = 30_000): Promise<
 }
 
 async function boot(name: string, image = imageId): Promise<string> {
-  const res = await api('POST', '/compute/v2.1/servers', { token: memberToken, body: { server: { name, imageRef: image, flavorRef: '1', networks: 'none' } } });
+  const res = await api('POST', '/compute/v2.1/servers', {
+    token: memberToken,
+    headers: { 'OpenStack-API-Version': 'compute 2.37' },
+    body: { server: { name, imageRef: image, flavorRef: '1', networks: 'none' } },
+  });
   expect(res.status).toBe(202);
   servers.push(res.body.server.id);
   await settled(res.body.server.id, 'ACTIVE');

@@ -30,6 +30,8 @@ export function newInstance(projectId: string, fields: Partial<Instance> = {}): 
   return {
     id,
     name: `test-${id.slice(0, 8)}`,
+    description: null,
+    tags: [],
     hostname: `test-${id.slice(0, 8)}`,
     project_id: projectId,
     user_id: 'test-user',
@@ -44,6 +46,7 @@ export function newInstance(projectId: string, fields: Partial<Instance> = {}): 
     availability_zone: null,
     requested_networks: 'none',
     addresses: {},
+    device_tags: {},
     security_groups: ['default'],
     vm_state: VmState.BUILDING,
     task_state: TaskState.SCHEDULING,

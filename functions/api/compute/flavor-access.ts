@@ -50,6 +50,7 @@ async function action(req: ApiRequest) {
     await verifyProject(tenant);
     const result = await addFlavorAccess(flavorId, tenant);
     if (result === 'no-flavor') throw new NotFound(`Flavor ${flavorId} could not be found.`);
+    // Nova's 409 from 2.7 on; below it Nova stores the meaningless grant, which this API has never done.
     if (result === 'public') throw new Conflict('Can not add access to a public flavor.');
     if (result === 'exists') {
       throw new Conflict(`Flavor access already exists for flavor ${flavorId} and project ${tenant} combination.`);

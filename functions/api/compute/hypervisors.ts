@@ -1,12 +1,16 @@
 import type { Host } from '../../../shared/domain/host.js';
-import { ApiError, NotFound } from '../../../shared/errors.js';
+import { ApiError, BadRequest, NotFound } from '../../../shared/errors.js';
 import { listHosts } from '../../../shared/store/hosts.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { hostState, legacyId } from './compute-hosts.js';
+import { nextLinks, pageOf } from './links.js';
 import { authorizeAdmin } from './policy.js';
 
-/** Hypervisors (compute nodes): one per registered host, in the 2.1 shape. */
+/**
+ * Hypervisors (compute nodes): one per registered host. Microversions: 2.28 shows `cpu_info` as
+ * a JSON object instead of a string of it; 2.33 pages the lists with `limit` and `marker` (an id).
+ */
 const BASE = '/compute/v2.1/os-hypervisors';
 
 export function hypervisorSummary(host: Host, now = Date.now()) {
@@ -60,6 +64,28 @@ export function hypervisorStatistics(hosts: Host[]) {
 
 const byName = (a: Host, b: Host) => a.host.localeCompare(b.host);
 
+/** The detail view at the request's microversion. */
+function detailView(req: ApiRequest, host: Host, now = Date.now()) {
+  const view = hypervisorDetail(host, now);
+  return req.microversion.atLeast('2.28') ? { ...view, cpu_info: JSON.parse(view.cpu_info) as Record<string, unknown> } : view;
+}
+
+/** All hypervisors by name; from 2.33 one page of them, after the marker, with a `next` link when full. */
+async function listed<T extends { id: string | number }>(req: ApiRequest, collection: string, view: (h: Host, now: number) => T) {
+  const now = Date.now();
+  let hosts = (await listHosts()).sort(byName);
+  if (!req.microversion.atLeast('2.33')) return { hypervisors: hosts.map((h) => view(h, now)) };
+  const page = pageOf(req.query);
+  if (page.marker !== undefined) {
+    const at = hosts.findIndex((h) => String(legacyId(h.id)) === page.marker);
+    if (at < 0) throw new BadRequest(`marker [${page.marker}] not found`);
+    hosts = hosts.slice(at + 1);
+  }
+  const hypervisors = hosts.slice(0, page.limit).map((h) => view(h, now));
+  const links = nextLinks(req, collection, page, hypervisors.map((h) => String(h.id)));
+  return { hypervisors, ...(links && { hypervisors_links: links }) };
+}
+
 async function findHypervisor(id: string): Promise<Host> {
   const host = (await listHosts()).find((h) => h.id === id);
   if (!host) throw new NotFound(`Hypervisor with ID ${id} could not be found.`);
@@ -68,19 +94,17 @@ async function findHypervisor(id: string): Promise<Host> {
 
 async function list(req: ApiRequest) {
   authorizeAdmin(req, 'os_compute_api:os-hypervisors:list');
-  const now = Date.now();
-  return json(200, { hypervisors: (await listHosts()).sort(byName).map((h) => hypervisorSummary(h, now)) });
+  return json(200, await listed(req, 'os-hypervisors', hypervisorSummary));
 }
 
 async function detail(req: ApiRequest) {
   authorizeAdmin(req, 'os_compute_api:os-hypervisors:list-detail');
-  const now = Date.now();
-  return json(200, { hypervisors: (await listHosts()).sort(byName).map((h) => hypervisorDetail(h, now)) });
+  return json(200, await listed(req, 'os-hypervisors/detail', (h, now) => detailView(req, h, now)));
 }
 
 async function show(req: ApiRequest) {
   authorizeAdmin(req, 'os_compute_api:os-hypervisors:show');
-  return json(200, { hypervisor: hypervisorDetail(await findHypervisor(req.params.hypervisor_id)) });
+  return json(200, { hypervisor: detailView(req, await findHypervisor(req.params.hypervisor_id)) });
 }
 
 async function statistics(req: ApiRequest) {

@@ -7,10 +7,12 @@ import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
 import { generateSshKeypair, InvalidKeypair, sshFingerprint, x509Fingerprint } from './keypair-crypto.js';
+import { nextLinks, pageOf } from './links.js';
 
 /**
  * Key pairs, per user. Microversions: 2.2 adds `type` (ssh or x509) and answers 201/204 instead
- * of 200/202; 2.10 lets an admin act on another user's key pairs with `user_id`.
+ * of 200/202; 2.10 lets an admin act on another user's key pairs with `user_id`; 2.35 pages the
+ * list with `limit` and `marker` (a key pair name).
  */
 const BASE = '/compute/v2.1/os-keypairs';
 
@@ -102,8 +104,17 @@ async function create(req: ApiRequest) {
 
 async function list(req: ApiRequest) {
   const userId = targetUser(req, 'os_compute_api:os-keypairs:index', queryUser(req));
-  const keypairs = await listKeypairs(userId);
-  return json(200, { keypairs: keypairs.map((kp) => ({ keypair: keypairView(req, kp) })) });
+  let keypairs = await listKeypairs(userId);
+  if (!req.microversion.atLeast('2.35')) return json(200, { keypairs: keypairs.map((kp) => ({ keypair: keypairView(req, kp) })) });
+  const page = pageOf(req.query);
+  if (page.marker !== undefined) {
+    const at = keypairs.findIndex((kp) => kp.name === page.marker);
+    if (at < 0) throw new BadRequest(`Marker ${page.marker} could not be found.`);
+    keypairs = keypairs.slice(at + 1);
+  }
+  keypairs = keypairs.slice(0, page.limit);
+  const links = nextLinks(req, 'os-keypairs', page, keypairs.map((kp) => kp.name));
+  return json(200, { keypairs: keypairs.map((kp) => ({ keypair: keypairView(req, kp) })), ...(links && { keypairs_links: links }) });
 }
 
 async function load(req: ApiRequest, rule: string): Promise<Keypair> {

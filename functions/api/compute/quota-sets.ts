@@ -9,7 +9,7 @@ import { authorizeAdmin } from './policy.js';
 /**
  * `os-quota-sets`, read-only: every project has Nova's defaults (setting them per project is not
  * offered yet). Security groups, their rules, floating and fixed IPs belong to Neutron, which
- * Nova shows as unlimited (-1), as its API samples do.
+ * Nova shows as unlimited (-1), as its API samples do, and from 2.36 leaves out.
  */
 const LIMITS = {
   ...QUOTA_DEFAULTS,
@@ -20,6 +20,13 @@ const LIMITS = {
   security_groups: -1,
 };
 
+/** Nova's FILTERED_QUOTAS_v236. */
+const NETWORK_QUOTAS = new Set(['fixed_ips', 'floating_ips', 'security_group_rules', 'security_groups']);
+
+/** The quotas the request's microversion shows. */
+const limitsFor = (req: ApiRequest): [string, number][] =>
+  Object.entries(LIMITS).filter(([name]) => !(req.microversion.atLeast('2.36') && NETWORK_QUOTAS.has(name)));
+
 function projectOf(req: ApiRequest): string {
   const projectId = req.params.project_id;
   if (projectId !== req.auth.project_id) authorizeAdmin(req, 'os_compute_api:os-quota-sets:show');
@@ -29,7 +36,7 @@ function projectOf(req: ApiRequest): string {
 const quotaSet = (projectId: string, values: Record<string, unknown>) => ({ quota_set: { id: projectId, ...values } });
 
 async function show(req: ApiRequest): Promise<ApiResponse> {
-  return json(200, quotaSet(projectOf(req), LIMITS));
+  return json(200, quotaSet(projectOf(req), Object.fromEntries(limitsFor(req))));
 }
 
 /** Usage beside each limit: servers, cores and RAM as counted at create; key pairs are the caller's (Nova counts them per user). */
@@ -37,7 +44,7 @@ async function detail(req: ApiRequest): Promise<ApiResponse> {
   const projectId = projectOf(req);
   const usage = QuotaUsageSchema.parse((await getItem(keys.quotaUsage(projectId))) ?? {});
   const inUse: Record<string, number> = { ...usage, key_pairs: (await listKeypairs(req.auth.user_id)).length };
-  const values = Object.fromEntries(Object.entries(LIMITS).map(([k, limit]) => [k, { in_use: inUse[k] ?? 0, limit, reserved: 0 }]));
+  const values = Object.fromEntries(limitsFor(req).map(([k, limit]) => [k, { in_use: inUse[k] ?? 0, limit, reserved: 0 }]));
   return json(200, quotaSet(projectId, values));
 }
 

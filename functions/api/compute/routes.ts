@@ -13,6 +13,7 @@ import { quotaSetRoutes } from './quota-sets.js';
 import { serverIpsRoutes } from './server-ips.js';
 import { serverMetadataRoutes } from './server-metadata.js';
 import { serverRoutes } from './servers.js';
+import { serverTagRoutes } from './server-tags.js';
 import { serverActionRoutes } from './server-actions/routes.js';
 import { serviceRoutes } from './services.js';
 import { versionRoutes } from './versions.js';
@@ -24,6 +25,7 @@ export const computeRoutes: Route[] = [
   ...serverActionRoutes,
   ...serverMetadataRoutes,
   ...serverIpsRoutes,
+  ...serverTagRoutes,
   ...attachInterfaceRoutes,
   ...flavorRoutes,
   ...flavorManageRoutes,

@@ -21,13 +21,19 @@ export function checkNotLocked(req: ApiRequest, i: Instance): void {
 
 /**
  * Applies a change computed from the current record, re-reading and retrying when a parallel
- * writer got there first (every write is conditional on the version read).
+ * writer got there first (every write is conditional on the version read). A change of `null`
+ * writes nothing and returns the record as read. `attempts` bounds the retries: each lost race
+ * means another writer's change went in, so N parallel writers need at most N attempts.
  */
-export async function modifyInstance(req: ApiRequest, change: (i: Instance) => InstanceChanges): Promise<Instance> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+export async function modifyInstance(req: ApiRequest, change: (i: Instance) => InstanceChanges | null, attempts = 5): Promise<Instance> {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     const current = await loadInstance(req);
-    const updated = await updateInstance(current, change(current));
+    const changes = change(current);
+    if (!changes) return current;
+    const updated = await updateInstance(current, changes);
     if (updated) return updated;
+    // Jitter, so writers that lost together do not collide again.
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 10 * attempt)));
   }
   throw new Conflict('The server was changed by another request at the same time; try again.');
 }

@@ -16,6 +16,7 @@ import { getSecurityGroup } from '../../../shared/store/network/security-groups.
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
+import type { Microversion } from './microversion.js';
 import { imageVisibleTo } from '../image/image-policy.js';
 import { resourceLinks } from './links.js';
 import { flavorVisibleTo } from './policy.js';
@@ -29,17 +30,32 @@ const MetadataSchema = z
 /** Name of a server (Nova 2.1: 1–255 characters, no leading or trailing whitespace). */
 export const ServerName = z.string().min(1).max(255).regex(/^\S(.*\S)?$/s, 'must not start or end with whitespace');
 
-/** The body of `POST /servers` at microversion 2.1 (Nova rejects unknown fields). */
+/** A server's description (2.19): up to 255 printable characters, or null. */
+export const ServerDescription = z
+  .string()
+  .max(255)
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+  .nullable();
+
+/** Nova's device tag (2.32): no ',' or '/', 1–60 characters. */
+const DeviceTag = z.string().min(1).max(60).regex(/^[^,/]*$/, "must not contain ',' or '/'");
+const NicSchema = z.strictObject({ uuid: z.string().optional(), fixed_ip: z.string().optional(), port: uuid.nullable().optional(), tag: DeviceTag.optional() });
+
+/**
+ * The body of `POST /servers`, with every field of every supported microversion (Nova rejects
+ * unknown fields); `checkFieldsOfVersion` then refuses what the request's version does not have.
+ */
 const CreateServerSchema = z.strictObject({
   server: z.strictObject({
     name: ServerName,
+    description: ServerDescription.optional(),
     imageRef: z.string().min(1),
     flavorRef: z.union([z.string().min(1), z.number().int().positive()]).transform(String),
     key_name: z.string().min(1).max(255).optional(),
     metadata: MetadataSchema.optional(),
     user_data: z.string().max(65535).base64().optional(),
     availability_zone: z.string().min(1).max(255).optional(),
-    networks: z.union([z.enum(['auto', 'none']), z.array(z.strictObject({ uuid: uuid.optional(), fixed_ip: z.string().optional(), port: uuid.optional() }))]).optional(),
+    networks: z.union([z.enum(['auto', 'none']), z.array(NicSchema)]).optional(),
     min_count: z.coerce.number().int().min(1).optional(),
     max_count: z.coerce.number().int().min(1).optional(),
     return_reservation_id: z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])]).optional(),
@@ -53,6 +69,26 @@ const CreateServerSchema = z.strictObject({
   'OS-SCH-HNT:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
   'os:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
 });
+type CreateServerBody = z.infer<typeof CreateServerSchema>['server'];
+
+/**
+ * What Nova's per-version create schemas allow: `description` from 2.19; a NIC `tag` from 2.32
+ * until 2.37 dropped it (2.42 brings it back); `networks` as 'auto' or 'none' from 2.37, where
+ * it becomes required and a network `uuid` must be a uuid.
+ */
+function checkFieldsOfVersion(mv: Microversion, server: CreateServerBody): void {
+  const unexpected = (field: string) => new BadRequest(`Invalid input for field/attribute server. Value: Additional properties are not allowed ('${field}' was unexpected)`);
+  if (server.description !== undefined && !mv.atLeast('2.19')) throw unexpected('description');
+  const nics = Array.isArray(server.networks) ? server.networks : [];
+  if (nics.some((n) => n.tag !== undefined) && !(mv.atLeast('2.32') && !mv.atLeast('2.37'))) throw unexpected('tag');
+  if (!mv.atLeast('2.37')) {
+    if (typeof server.networks === 'string') throw new BadRequest(`Invalid input for field/attribute networks. Value: ${server.networks}. '${server.networks}' is not of type 'array'`);
+    return;
+  }
+  if (server.networks === undefined) throw new BadRequest("Invalid input for field/attribute server. Value: 'networks' is a required property");
+  const badUuid = nics.find((n) => n.uuid !== undefined && !uuid.safeParse(n.uuid).success);
+  if (badUuid) throw new BadRequest(`Invalid input for field/attribute uuid. Value: ${badUuid.uuid}. '${badUuid.uuid}' is not a 'uuid'`);
+}
 
 const truthy = (v: boolean | string | undefined) => v === true || v === 'True' || v === 'true';
 const lastPathSegment = (ref: string) => ref.replace(/\/+$/, '').split('/').pop() ?? ref;
@@ -70,6 +106,7 @@ export function hostnameOf(name: string): string {
  */
 export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   const { server } = parseBody(req, CreateServerSchema);
+  checkFieldsOfVersion(req.microversion, server);
   const minCount = server.min_count ?? 1;
   const maxCount = server.max_count ?? minCount;
   if (minCount > maxCount) throw new BadRequest('min_count must be <= max_count');
@@ -104,6 +141,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     return {
       id: randomUUID(),
       name,
+      description: server.description ?? null,
+      tags: [],
       hostname: hostnameOf(name),
       project_id: req.auth.project_id,
       user_id: req.auth.user_id,
@@ -118,6 +157,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       availability_zone: server.availability_zone ?? null,
       requested_networks: requestedNetworks(nics),
       addresses: {},
+      device_tags: {},
       security_groups: securityGroupNames,
       vm_state: VmState.BUILDING,
       task_state: TaskState.SCHEDULING,
@@ -140,7 +180,10 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   // The ports first (they may be refused: an address taken, the port quota); if the servers are
   // then refused (their quota), the ports go again.
   const ports = await allocatePorts(instances, nics, securityGroupIds);
-  for (const i of instances) i.addresses = ports.addresses.get(i.id) ?? {};
+  for (const i of instances) {
+    i.addresses = ports.addresses.get(i.id) ?? {};
+    i.device_tags = ports.deviceTags.get(i.id) ?? {};
+  }
   try {
     await createInstances(instances);
   } catch (err) {

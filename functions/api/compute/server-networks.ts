@@ -14,15 +14,16 @@ import { networkUsableBy, ownsOrAdmin } from '../network/access.js';
 import { addressRequests } from '../network/ports.js';
 
 /** One NIC a new server asks for: a network (with perhaps a fixed IP), or a port the user made. */
-export type NicRequest = { network: Network; fixed_ip?: string } | { port: Port; network: Network };
+export type NicRequest = ({ network: Network; fixed_ip?: string } | { port: Port; network: Network }) & { tag?: string };
 
-type NetworksField = 'auto' | 'none' | { uuid?: string; fixed_ip?: string; port?: string }[] | undefined;
+type NetworksField = 'auto' | 'none' | { uuid?: string; fixed_ip?: string; port?: string | null; tag?: string }[] | undefined;
 
 /**
  * Nova's validate_networks, in Nova's words and statuses: every network must exist and be
  * usable by the project (external networks are not, 403), every port must be the project's and
  * unbound (409), fixed IPs and ports only with a single server. With no networks asked for,
- * the one network available to the project is used; several are ambiguous (409). An unknown
+ * the one network available to the project is used; several are ambiguous (409); 'auto' with
+ * none is Nova's 400 (there is no auto-allocated topology to make one). An unknown
  * network or port is a 400 at boot; `notFound` makes it another error (404 for os-interface).
  */
 export async function resolveNics(
@@ -32,7 +33,7 @@ export async function resolveNics(
   notFound: (message: string) => ApiError = (message) => new BadRequest(message),
 ): Promise<NicRequest[]> {
   if (networks === 'none') return [];
-  if (networks === undefined || networks === 'auto') return defaultNics(caller);
+  if (networks === undefined || networks === 'auto') return defaultNics(caller, networks === 'auto');
   const nics: NicRequest[] = [];
   for (const entry of networks) {
     if (entry.port) {
@@ -40,7 +41,7 @@ export async function resolveNics(
       const port = await getPort(entry.port);
       if (!port || !ownsOrAdmin(caller, port)) throw notFound(`Port id ${entry.port} could not be found.`);
       if (port.device_id) throw new Conflict(`Port ${port.id} is still in use.`);
-      nics.push({ port, network: (await getNetwork(port.network_id))! });
+      nics.push({ port, network: (await getNetwork(port.network_id))!, tag: entry.tag });
       continue;
     }
     if (!entry.uuid) throw new BadRequest('Bad networks format: network uuid is not in proper format or missing.');
@@ -53,7 +54,7 @@ export async function resolveNics(
       if (!isIpv4(entry.fixed_ip)) throw new BadRequest(`Invalid fixed IP address (${entry.fixed_ip})`);
       if (count > 1) throw new BadRequest('max_count cannot be greater than 1 if an fixed_ip is specified.');
     }
-    nics.push({ network, fixed_ip: entry.fixed_ip });
+    nics.push({ network, fixed_ip: entry.fixed_ip, tag: entry.tag });
   }
   return nics;
 }
@@ -63,9 +64,10 @@ export async function availableNetworks(projectId: string): Promise<Network[]> {
   return (await listNetworks()).filter((n) => !n.router_external && (n.project_id === projectId || n.shared));
 }
 
-async function defaultNics(caller: TokenContext): Promise<NicRequest[]> {
+async function defaultNics(caller: TokenContext, auto: boolean): Promise<NicRequest[]> {
   const available = await availableNetworks(caller.project_id);
   if (available.length > 1) throw new Conflict('Multiple possible networks found, use a Network ID to be more specific.');
+  if (auto && available.length === 0) throw new BadRequest(`Unable to automatically allocate a network for project ${caller.project_id}`);
   return available.map((network) => ({ network }));
 }
 
@@ -87,20 +89,24 @@ export async function allocatePorts(
   instances: Instance[],
   nics: NicRequest[],
   securityGroupIds: string[],
-): Promise<{ addresses: Map<string, Instance['addresses']>; release: () => Promise<void> }> {
+): Promise<{ addresses: Map<string, Instance['addresses']>; deviceTags: Map<string, Instance['device_tags']>; release: () => Promise<void> }> {
   const done: { port: Port; made: boolean }[] = [];
   const addresses = new Map<string, Instance['addresses']>();
+  const deviceTags = new Map<string, Instance['device_tags']>();
   try {
     for (const instance of instances) {
       const ports: Port[] = [];
+      const tags: Instance['device_tags'] = {};
       for (const nic of nics) {
         const allocated = await allocatePort(instance, nic, securityGroupIds);
         done.push(allocated);
         ports.push(allocated.port);
+        if (nic.tag) tags[allocated.port.id] = nic.tag;
       }
       addresses.set(instance.id, await addressesOfPorts(ports));
+      deviceTags.set(instance.id, tags);
     }
-    return { addresses, release: () => releasePorts(done) };
+    return { addresses, deviceTags, release: () => releasePorts(done) };
   } catch (err) {
     await releasePorts(done);
     throw novaErrorOf(err);

@@ -9,9 +9,9 @@ import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
 import { nextLinks, pageOf } from './links.js';
-import { createServer, ServerName } from './server-create.js';
+import { createServer, ServerDescription, ServerName } from './server-create.js';
 import { checkNotLocked, loadInstance, modifyInstance } from './server-access.js';
-import { serverDetail, serverSummary } from './views/server-view.js';
+import { hostsOf, serverDetail, serverSummary } from './views/server-view.js';
 
 const BASE = '/compute/v2.1/servers';
 
@@ -38,14 +38,13 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
 
   const name = q.get('name');
   if (name) {
-    let re: RegExp;
-    try {
-      re = new RegExp(name);
-    } catch {
-      throw new BadRequest(`Invalid regular expression for name: ${name}`);
-    }
+    const re = regexOf('name', name);
     servers = servers.filter((i) => re.test(i.name));
   }
+  const ipMatch = ipFilterOf(req);
+  if (ipMatch) servers = servers.filter(ipMatch);
+  const tagMatch = tagFilterOf(req);
+  if (tagMatch) servers = servers.filter(tagMatch);
   const status = q.get('status');
   if (status) servers = servers.filter((i) => statusOf(i.vm_state, i.task_state) === status.toUpperCase());
   const image = q.get('image');
@@ -81,6 +80,51 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
   return { servers, links: nextLinks(req, 'servers', page, servers.map((i) => i.id)) };
 }
 
+function regexOf(field: string, pattern: string, flags?: string): RegExp {
+  try {
+    return new RegExp(pattern, flags);
+  } catch {
+    throw new BadRequest(`Invalid regular expression for ${field}: ${pattern}`);
+  }
+}
+
+/**
+ * `ip` and `ip6` (Nova's _ip_filter): a server matches when one of its fixed addresses of that
+ * version matches the pattern from its start (Python's re.match). Non-admins have `ip6` from 2.5.
+ */
+function ipFilterOf(req: ApiRequest): ((i: Instance) => boolean) | undefined {
+  const ip = req.query.get('ip');
+  const ip6 = isAdmin(req.auth) || req.microversion.atLeast('2.5') ? req.query.get('ip6') : null;
+  if (ip === null && ip6 === null) return undefined;
+  // Sticky, with lastIndex reset before each test: a match must start at the address's first character.
+  const patterns = { 4: ip === null ? null : regexOf('ip', ip, 'y'), 6: ip6 === null ? null : regexOf('ip6', ip6, 'y') };
+  return (i) =>
+    Object.values(i.addresses)
+      .flat()
+      .some((a) => {
+        const re = a.type === 'fixed' ? patterns[a.version] : null;
+        if (!re) return false;
+        re.lastIndex = 0;
+        return re.test(a.addr);
+      });
+}
+
+/**
+ * The tag filters of 2.26, each a comma-separated list: `tags` (has all), `tags-any` (has one),
+ * `not-tags` (lacks one of them), `not-tags-any` (has none).
+ */
+function tagFilterOf(req: ApiRequest): ((i: Instance) => boolean) | undefined {
+  if (!req.microversion.atLeast('2.26')) return undefined;
+  const list = (key: string) => req.query.get(key)?.split(',');
+  const [all, any, notAll, notAny] = [list('tags'), list('tags-any'), list('not-tags'), list('not-tags-any')];
+  if (!all && !any && !notAll && !notAny) return undefined;
+  return ({ tags }) =>
+    (!all || all.every((t) => tags.includes(t))) &&
+    (!any || any.some((t) => tags.includes(t))) &&
+    (!notAll || !notAll.every((t) => tags.includes(t))) &&
+    (!notAny || !notAny.some((t) => tags.includes(t)));
+}
+
 async function listServers(req: ApiRequest): Promise<ApiResponse> {
   const { servers, links } = await selectServers(req);
   return json(200, { servers: servers.map((i) => serverSummary(req, i)), ...(links ? { servers_links: links } : {}) });
@@ -88,26 +132,34 @@ async function listServers(req: ApiRequest): Promise<ApiResponse> {
 
 async function listServersDetail(req: ApiRequest): Promise<ApiResponse> {
   const { servers, links } = await selectServers(req);
-  return json(200, { servers: servers.map((i) => serverDetail(req, i)), ...(links ? { servers_links: links } : {}) });
+  const hosts = await hostsOf(req, servers);
+  return json(200, { servers: servers.map((i) => serverDetail(req, i, { hosts })), ...(links ? { servers_links: links } : {}) });
 }
 
 async function showServer(req: ApiRequest): Promise<ApiResponse> {
-  return json(200, { server: serverDetail(req, await loadInstance(req)) });
+  const instance = await loadInstance(req);
+  return json(200, { server: serverDetail(req, instance, { hosts: await hostsOf(req, [instance]) }) });
 }
 
-const UpdateServerSchema = z.strictObject({
-  server: z.strictObject({
-    name: ServerName.optional(),
-    accessIPv4: z.string().optional(),
-    accessIPv6: z.string().optional(),
-    'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
-  }),
+const UpdateFields = z.strictObject({
+  name: ServerName.optional(),
+  accessIPv4: z.string().optional(),
+  accessIPv6: z.string().optional(),
+  'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
 });
+const UpdateServerSchema = z.strictObject({ server: UpdateFields });
+/** 2.19 adds `description`: a string, or null to remove it. */
+const UpdateServerSchemaV219 = z.strictObject({ server: UpdateFields.extend({ description: ServerDescription.optional() }) });
 
 async function updateServer(req: ApiRequest): Promise<ApiResponse> {
-  const { server } = parseBody(req, UpdateServerSchema);
-  const updated = await modifyInstance(req, () => (server.name ? { name: server.name } : {}));
-  return json(200, { server: serverDetail(req, updated) });
+  const schema = req.microversion.atLeast('2.19') ? UpdateServerSchemaV219 : UpdateServerSchema;
+  const server: z.infer<typeof UpdateServerSchemaV219>['server'] = parseBody(req, schema).server;
+  const changes = {
+    ...(server.name ? { name: server.name } : {}),
+    ...(server.description !== undefined ? { description: server.description } : {}),
+  };
+  const updated = await modifyInstance(req, () => changes);
+  return json(200, { server: serverDetail(req, updated, { changeResponse: true }) });
 }
 
 /**

@@ -1,19 +1,21 @@
 import { z } from 'zod';
 import type { Host } from '../../../shared/domain/host.js';
 import { BadRequest, NotFound } from '../../../shared/errors.js';
-import { getHost, listHosts, setHostStatus } from '../../../shared/store/hosts.js';
+import { getHost, listHosts, setHostForcedDown, setHostStatus } from '../../../shared/store/hosts.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
 import { COMPUTE_BINARY, hostState, legacyId } from './compute-hosts.js';
+import { novaBoolean } from './flavor-manage.js';
 import { authorizeAdmin } from './policy.js';
 
 /**
  * Compute services: one nova-compute per registered host. The control plane's functions are not
- * services with heartbeats, so no scheduler or conductor rows are shown.
+ * services with heartbeats, so no scheduler or conductor rows are shown. Microversion 2.11 adds
+ * `forced_down` to the views and `PUT /os-services/force-down`.
  */
 const BASE = '/compute/v2.1/os-services';
 
-export function serviceView(host: Host, now = Date.now()) {
+export function serviceView(host: Host, now = Date.now(), withForcedDown = false) {
   return {
     id: legacyId(host.service_id),
     binary: COMPUTE_BINARY,
@@ -23,6 +25,7 @@ export function serviceView(host: Host, now = Date.now()) {
     state: hostState(host, now),
     disabled_reason: host.disabled_reason,
     updated_at: host.last_heartbeat,
+    ...(withForcedDown && { forced_down: host.forced_down }),
   };
 }
 
@@ -35,7 +38,7 @@ async function list(req: ApiRequest) {
     .filter(() => binary === null || binary === COMPUTE_BINARY)
     .sort((a, b) => a.host.localeCompare(b.host));
   const now = Date.now();
-  return json(200, { services: hosts.map((h) => serviceView(h, now)) });
+  return json(200, { services: hosts.map((h) => serviceView(h, now, req.microversion.atLeast('2.11'))) });
 }
 
 const UpdateSchema = z.strictObject({
@@ -43,19 +46,23 @@ const UpdateSchema = z.strictObject({
   binary: z.string().min(1).max(255),
   disabled_reason: z.string().min(1).max(255).optional(),
 });
+const UpdateSchemaV211 = UpdateSchema.extend({ forced_down: novaBoolean.optional() });
 
-const ACTIONS = ['enable', 'disable', 'disable-log-reason'] as const;
+const ACTIONS = ['enable', 'disable', 'disable-log-reason', 'force-down'] as const;
 
-/** The 2.1 actions: PUT /os-services/enable, /disable and /disable-log-reason with host and binary. */
+/**
+ * The actions before 2.53: PUT /os-services/enable, /disable and /disable-log-reason with host and
+ * binary, and from 2.11 /force-down.
+ */
 async function update(req: ApiRequest) {
   authorizeAdmin(req, 'os_compute_api:os-services:update');
+  const v211 = req.microversion.atLeast('2.11');
   const action = req.params.action as (typeof ACTIONS)[number];
-  if (!ACTIONS.includes(action)) throw new NotFound('Unknown action');
-  const body = parseBody(req, UpdateSchema);
+  if (!ACTIONS.includes(action) || (action === 'force-down' && !v211)) throw new NotFound('Unknown action');
+  const body = parseBody(req, v211 ? UpdateSchemaV211 : UpdateSchema);
+  if (action === 'force-down') return forceDown(body);
   if (action === 'disable-log-reason' && !isValidReason(body.disabled_reason)) throw new BadRequest('Missing disabled reason field');
-  if (body.binary !== COMPUTE_BINARY) {
-    throw new BadRequest(`Updating a ${body.binary} service is not supported. Only nova-compute services can be updated.`);
-  }
+  checkComputeBinary(body.binary);
   const host = await getHost(body.host);
   const notFound = () => new NotFound(`Could not find binary ${body.binary} on host ${body.host}.`);
   if (!host) throw notFound();
@@ -67,6 +74,18 @@ async function update(req: ApiRequest) {
   return json(200, {
     service: { host: body.host, binary: body.binary, status, ...(action === 'disable-log-reason' && { disabled_reason: reason }) },
   });
+}
+
+/** Sets or clears forced_down: the host counts as down (services, hypervisors, scheduler) until cleared. */
+async function forceDown(body: z.infer<typeof UpdateSchemaV211>) {
+  if (body.forced_down === undefined) throw new BadRequest('Missing forced_down field');
+  checkComputeBinary(body.binary);
+  if (!(await setHostForcedDown(body.host, body.forced_down))) throw new NotFound(`Could not find binary ${body.binary} on host ${body.host}.`);
+  return json(200, { service: { host: body.host, binary: body.binary, forced_down: body.forced_down } });
+}
+
+function checkComputeBinary(binary: string): void {
+  if (binary !== COMPUTE_BINARY) throw new BadRequest(`Updating a ${binary} service is not supported. Only nova-compute services can be updated.`);
 }
 
 /** Nova's check of a disable reason: 1–255 characters, not only whitespace. */

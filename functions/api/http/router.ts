@@ -1,6 +1,15 @@
 import { MethodNotAllowed, NotFound } from '../../../shared/errors.js';
 import type { Route } from './types.js';
 
+/** A path segment as the client meant it (paths arrive still percent-encoded); a malformed escape names nothing: 404. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new NotFound('The resource could not be found.');
+  }
+}
+
 interface Compiled {
   route: Route;
   pattern: RegExp;
@@ -35,8 +44,7 @@ export class Router {
       if (!m) continue;
       pathMatched = true;
       if (c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) continue;
-      const params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
-      return { route: c.route, params };
+      return { route: c.route, params: Object.fromEntries(c.names.map((n, i) => [n, decodeSegment(m[i + 1])])) };
     }
     if (pathMatched) throw new MethodNotAllowed();
     throw new NotFound('The resource could not be found.');

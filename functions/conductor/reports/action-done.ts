@@ -1,9 +1,11 @@
 import type { z } from 'zod';
+import { TASKLESS_ACTIONS } from '../../../shared/domain/instance-states.js';
 import { logger } from '../../../shared/logger.js';
 import type { ActionDoneReportSchema } from '../../../shared/messages/conductor.js';
 import { activateSnapshot, discardSnapshot } from '../../../shared/storage/snapshot-image.js';
 import { GUEST_ACTION_OUTCOMES } from './guest-action-outcomes.js';
 import { endPendingTask } from './pending-action.js';
+import { finishTasklessAction } from './taskless-action.js';
 
 /**
  * A host did what an action asked: the instance leaves the task state for the action's resulting
@@ -11,6 +13,7 @@ import { endPendingTask } from './pending-action.js';
  * activated first, so a crash in between leaves the report to be applied again.
  */
 export async function onActionDone(report: z.infer<typeof ActionDoneReportSchema>): Promise<void> {
+  if (TASKLESS_ACTIONS.has(report.action)) return finishTasklessAction(report);
   const ended = await endPendingTask(report, async ({ instance, action }) => {
     let failure: string | null = null;
     if (report.action === 'createImage') {

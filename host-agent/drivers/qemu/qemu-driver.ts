@@ -312,6 +312,14 @@ export class QemuDriver extends BaseComputeDriver {
     );
   }
 
+  /** QMP inject-nmi, as libvirt's injectNMI does it; a paused guest gets the NMI when it runs again. */
+  async triggerCrashDump(instanceId: string): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      await this.requireState(instanceId, 'trigger crash dump', [PowerState.RUNNING, PowerState.PAUSED]);
+      await this.qmp(instanceId, (qmp) => qmp.execute('inject-nmi'));
+    });
+  }
+
   private async changeNics(instanceId: string, operation: string, change: (nics: GuestNic[]) => GuestNic[], hotplug: () => Promise<void>): Promise<void> {
     await this.exclusive(instanceId, async () => {
       const paths = await this.existing(instanceId);

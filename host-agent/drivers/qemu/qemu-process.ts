@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { GuestNic } from '../../../shared/messages/host.js';
 import type { VirtType } from './kvm-detect.js';
 import type { InstancePaths } from './instance-dir.js';
+import { nicPciSlot } from '../boot-nic-slots.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 
@@ -67,16 +68,19 @@ export const nicIds = (portId: string) => ({ netdev: `net-${portId.slice(0, 11)}
 /**
  * One virtio-net NIC per port, in order, each on the port's tap: a persistent tap the host's data
  * plane made and attached to the network's bridge (QEMU only opens it: no scripts). The MAC is
- * the port's; host_mtu tells the guest the network's MTU (virtio's MTU feature). vhost-net is
+ * the port's; host_mtu tells the guest the network's MTU (virtio's MTU feature); the PCI slot is
+ * the one the metadata names (boot-nic-slots.ts). vhost-net is
  * off: this kernel has none, and QEMU's userspace virtio-net is enough for TCG guests.
  */
 export function nicArgs(nics: readonly GuestNic[]): string[] {
   if (!nics.length) return ['-nic', 'none'];
-  return nics.flatMap((nic) => {
+  return nics.flatMap((nic, index) => {
     const ids = nicIds(nic.port_id);
+    const slot = nicPciSlot(index);
+    const addr = slot === undefined ? '' : `,addr=0x${slot.toString(16)}`;
     return [
       '-netdev', `tap,id=${ids.netdev},ifname=${nic.tap_name},script=no,downscript=no,vhost=off`,
-      '-device', `virtio-net-pci,id=${ids.device},netdev=${ids.netdev},mac=${nic.mac_address},host_mtu=${nic.mtu}`,
+      '-device', `virtio-net-pci,id=${ids.device},netdev=${ids.netdev},mac=${nic.mac_address},host_mtu=${nic.mtu}${addr}`,
     ];
   });
 }

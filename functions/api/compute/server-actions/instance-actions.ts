@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { NotFound } from '../../../../shared/errors.js';
-import { getAction, listActions, type InstanceAction } from '../../../../shared/store/instance-actions.js';
+import { getInstance } from '../../../../shared/store/instances.js';
+import { getAction, listActions, projectOfDeleted, type InstanceAction } from '../../../../shared/store/instance-actions.js';
 import { json } from '../../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../../http/types.js';
 import { isAdmin } from '../../identity/token-context.js';
@@ -22,10 +24,29 @@ function actionView(a: InstanceAction) {
   };
 }
 
+/**
+ * The id of the server whose actions are asked for. From microversion 2.21 a deleted server's
+ * actions can be read too (Nova reads with read_deleted=yes), for as long as they are kept, by
+ * admins and by the project the server belonged to; before, a deleted server is a 404.
+ */
+async function serverOfActions(req: ApiRequest): Promise<string> {
+  try {
+    return (await loadInstance(req)).id;
+  } catch (err) {
+    const id = req.params.server_id;
+    if (!(err instanceof NotFound) || !req.microversion.atLeast('2.21') || !z.string().uuid().safeParse(id).success) throw err;
+    if (await getInstance(id)) throw err; // there, but another project's
+    const actions = await listActions(id);
+    const visible = actions.length > 0 && (isAdmin(req.auth) || projectOfDeleted(actions) === req.auth.project_id);
+    if (!visible) throw err;
+    return id;
+  }
+}
+
 /** GET …/os-instance-actions: the server's actions, newest first. */
 async function listInstanceActions(req: ApiRequest): Promise<ApiResponse> {
-  const instance = await loadInstance(req);
-  return json(200, { instanceActions: (await listActions(instance.id)).map(actionView) });
+  const serverId = await serverOfActions(req);
+  return json(200, { instanceActions: (await listActions(serverId)).map(actionView) });
 }
 
 /**
@@ -33,10 +54,10 @@ async function listInstanceActions(req: ApiRequest): Promise<ApiResponse> {
  * shown to admins only (Nova's os-instance-actions:events policy), with their tracebacks.
  */
 async function showInstanceAction(req: ApiRequest): Promise<ApiResponse> {
-  const instance = await loadInstance(req);
+  const serverId = await serverOfActions(req);
   const requestId = req.params.request_id;
-  const action = await getAction(instance.id, requestId, false);
-  if (!action) throw new NotFound(`Action for request_id ${requestId} on instance ${instance.id} not found`);
+  const action = await getAction(serverId, requestId, false);
+  if (!action) throw new NotFound(`Action for request_id ${requestId} on instance ${serverId} not found`);
   const view: Record<string, unknown> = actionView(action);
   if (isAdmin(req.auth)) {
     view.events = Object.values(action.events)

@@ -11,7 +11,7 @@ import { getImage } from '../../../../shared/store/images.js';
 import { json, validate } from '../../http/body.js';
 import type { ApiRequest, ApiResponse } from '../../http/types.js';
 import { imageVisibleTo } from '../../image/image-policy.js';
-import { ServerName } from '../server-create.js';
+import { ServerDescription, ServerName } from '../server-create.js';
 import { serverDetail } from '../views/server-view.js';
 import { loadInstance } from '../server-access.js';
 import { checkActionAllowed, startGuestTask } from './guest-task.js';
@@ -32,6 +32,8 @@ const RebuildSchema = z.strictObject({
   personality: z.array(z.strictObject({ path: z.string().max(255), contents: z.string().base64() })).optional(),
   preserve_ephemeral: z.boolean().optional(),
 });
+/** 2.19 adds `description`: a string, or null to remove it. */
+const RebuildSchemaV219 = RebuildSchema.extend({ description: ServerDescription.optional() });
 
 /** The new image, checked as a boot image is (visible, active, fits the flavor), or 400. */
 async function rebuildImage(req: ApiRequest, ref: string, instance: Instance): Promise<Image> {
@@ -53,7 +55,8 @@ async function rebuildImage(req: ApiRequest, ref: string, instance: Instance): P
  * it was stopped).
  */
 async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
-  const request = validate(RebuildSchema, body);
+  const schema = req.microversion.atLeast('2.19') ? RebuildSchemaV219 : RebuildSchema;
+  const request: z.infer<typeof RebuildSchemaV219> = validate(schema, body);
   // Checked before the image, so a server in a wrong state gets the 409 whatever the image.
   const image = await rebuildImage(req, request.imageRef, await loadForImageCheck(req));
   const updated = await startGuestTask(req, {
@@ -65,6 +68,7 @@ async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
       image_meta: imageMetaOf(image),
       ...(request.name ? { name: request.name } : {}),
       ...(request.metadata ? { metadata: request.metadata } : {}),
+      ...(request.description !== undefined ? { description: request.description } : {}),
     }),
     command: async (i, requestId) => ({
       type: 'rebuild',
@@ -75,7 +79,7 @@ async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
     }),
   });
   const adminPass = request.adminPass ?? randomUUID().replace(/-/g, '').slice(0, 12);
-  return json(202, { server: { ...serverDetail(req, updated), adminPass } });
+  return json(202, { server: { ...serverDetail(req, updated, { changeResponse: true }), adminPass } });
 }
 
 async function loadForImageCheck(req: ApiRequest): Promise<Instance> {

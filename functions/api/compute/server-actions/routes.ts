@@ -12,6 +12,7 @@ import type { ServerAction } from './server-action.js';
 import { serverPowerActions } from './server-power.js';
 import { serverRebootActions } from './server-reboot.js';
 import { suspendServerActions } from './suspend-server.js';
+import { triggerCrashDumpActions } from './trigger-crash-dump.js';
 
 /** Every action `POST /servers/{id}/action` knows, by the body key that names it. Adding a family is adding its list here. */
 const ACTIONS = new Map<string, ServerAction>(
@@ -24,6 +25,7 @@ const ACTIONS = new Map<string, ServerAction>(
     ...consoleOutputActions,
     ...rebuildServerActions,
     ...createImageActions,
+    ...triggerCrashDumpActions,
   ].map((a) => [a.name, a]),
 );
 

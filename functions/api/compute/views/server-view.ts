@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
+import type { Host } from '../../../../shared/domain/host.js';
 import type { Instance } from '../../../../shared/domain/instance.js';
 import { statusOf } from '../../../../shared/domain/instance-states.js';
+import { getHost, listHosts } from '../../../../shared/store/hosts.js';
 import type { ApiRequest } from '../../http/types.js';
 import { isAdmin } from '../../identity/token-context.js';
+import { hostState } from '../compute-hosts.js';
 import { computeBase, resourceLinks } from '../links.js';
+
+/** The root disk is the guest's first virtio-blk disk (see the QEMU driver). */
+const ROOT_DEVICE_NAME = '/dev/vda';
 
 /** Nova's hostId: an opaque per-project hash of the host, so users can tell co-location apart. */
 const hostIdOf = (i: Instance) => (i.host ? createHash('sha224').update(i.project_id + i.host).digest('hex') : '');
@@ -23,10 +29,40 @@ export function serverSummary(req: ApiRequest, i: Instance) {
   return { id: i.id, name: i.name, links: resourceLinks(req, 'servers', i.id) };
 }
 
-/** The full form used by show, detail and update (microversion 2.1). */
-export function serverDetail(req: ApiRequest, i: Instance) {
+export interface DetailOptions {
+  /** The hosts of the instances shown, by name, for `host_status` (see `hostsOf`). */
+  hosts?: ReadonlyMap<string, Host>;
+  /** An update or rebuild response: Nova leaves the 2.3 attributes and `host_status` out of those (until 2.75). */
+  changeResponse?: boolean;
+}
+
+/**
+ * The hosts `host_status` needs (admins, from 2.16): one read for a single server, one list for
+ * many; an empty map when the field is not shown.
+ */
+export async function hostsOf(req: ApiRequest, instances: Instance[]): Promise<Map<string, Host>> {
+  const names = new Set(instances.map((i) => i.host).filter((h): h is string => !!h));
+  if (!isAdmin(req.auth) || !req.microversion.atLeast('2.16') || names.size === 0) return new Map();
+  const hosts = names.size === 1 ? [await getHost([...names][0])] : await listHosts();
+  return new Map(hosts.filter((h): h is Host => !!h && names.has(h.host)).map((h) => [h.host, h]));
+}
+
+/**
+ * Nova's get_instance_host_status: forced down is DOWN, a disabled service MAINTENANCE, a host
+ * that missed its heartbeats UNKNOWN (not DOWN: it may still run the guest), no host ''.
+ */
+export function hostStatusOf(host: Host | undefined, now = Date.now()): 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '' {
+  if (!host) return '';
+  if (host.forced_down) return 'DOWN';
+  if (host.status === 'disabled') return 'MAINTENANCE';
+  return hostState(host, now) === 'up' ? 'UP' : 'UNKNOWN';
+}
+
+/** The full form used by show, detail, update and rebuild, with what the request's microversion adds. */
+export function serverDetail(req: ApiRequest, i: Instance, options: DetailOptions = {}) {
   const status = statusOf(i.vm_state, i.task_state);
   const admin = isAdmin(req.auth);
+  const mv = req.microversion;
   const base = computeBase(req);
   const view: Record<string, unknown> = {
     id: i.id,
@@ -61,7 +97,23 @@ export function serverDetail(req: ApiRequest, i: Instance) {
     view['OS-EXT-SRV-ATTR:host'] = i.host;
     view['OS-EXT-SRV-ATTR:hypervisor_hostname'] = i.host;
     view['OS-EXT-SRV-ATTR:instance_name'] = instanceName(i);
+    if (mv.atLeast('2.3') && !options.changeResponse) {
+      Object.assign(view, {
+        'OS-EXT-SRV-ATTR:reservation_id': i.reservation_id,
+        'OS-EXT-SRV-ATTR:launch_index': i.launch_index,
+        'OS-EXT-SRV-ATTR:hostname': i.hostname,
+        'OS-EXT-SRV-ATTR:kernel_id': '',
+        'OS-EXT-SRV-ATTR:ramdisk_id': '',
+        'OS-EXT-SRV-ATTR:root_device_name': ROOT_DEVICE_NAME,
+        'OS-EXT-SRV-ATTR:user_data': i.user_data,
+      });
+    }
   }
+  // From 2.3 each `volumes_attached` entry also has delete_on_termination; no volumes attach here.
+  if (mv.atLeast('2.9')) view.locked = i.locked;
+  if (mv.atLeast('2.16') && admin && !options.changeResponse) view.host_status = hostStatusOf(i.host ? options.hosts?.get(i.host) : undefined);
+  if (mv.atLeast('2.19')) view.description = i.description;
+  if (mv.atLeast('2.26')) view.tags = i.tags;
   if (i.fault && (status === 'ERROR' || status === 'DELETED')) {
     view.fault = {
       code: i.fault.code,

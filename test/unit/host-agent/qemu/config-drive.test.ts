@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findIsoTool, netmaskOf, networkDataOf, writeConfigDrive } from '../../../../host-agent/config-drive/config-drive.js';
+import { findIsoTool, metaDataOf, netmaskOf, networkDataOf, writeConfigDrive } from '../../../../host-agent/config-drive/config-drive.js';
+import { nicArgs } from '../../../../host-agent/drivers/qemu/qemu-process.js';
 import type { GuestNic } from '../../../../shared/messages/host.js';
 import { guestSpec, tempDir } from '../support.js';
 
@@ -83,6 +84,14 @@ const staticNic: GuestNic = {
     { ip_address: '192.168.9.4', cidr: '192.168.9.0/24', gateway_ip: null, enable_dhcp: false, dns_nameservers: [] },
   ],
 };
+
+describe("meta_data.json's devices (Nova's device metadata)", () => {
+  it('lists the tagged NICs with the PCI address QEMU gives them', () => {
+    const devices = metaDataOf(guestSpec({ nics: [dhcpNic, { ...staticNic, tag: 'backend' }] })).devices;
+    expect(devices).toEqual([{ type: 'nic', bus: 'pci', address: '0000:00:11.0', mac: 'fa:16:3e:00:00:02', tags: ['backend'] }]);
+    expect(nicArgs([dhcpNic, staticNic]).at(-1)).toContain(',addr=0x11');
+  });
+});
 
 describe('network_data.json (Nova\'s format, nova/virt/netutils.py)', () => {
   it('is empty for a guest without NICs', () => {

@@ -24,9 +24,9 @@ describe('QEMU NIC arguments', () => {
   it('opens each port’s tap, in order, as a virtio-net NIC with the port’s MAC and the network’s MTU, named after the port (as a hot-plugged one)', () => {
     expect(nicArgs([nic(1), nic(2)])).toEqual([
       '-netdev', 'tap,id=net-a1000000-00,ifname=tapa1000000-00,script=no,downscript=no,vhost=off',
-      '-device', 'virtio-net-pci,id=nic-a1000000-00,netdev=net-a1000000-00,mac=fa:16:3e:00:00:01,host_mtu=1450',
+      '-device', 'virtio-net-pci,id=nic-a1000000-00,netdev=net-a1000000-00,mac=fa:16:3e:00:00:01,host_mtu=1450,addr=0x10',
       '-netdev', 'tap,id=net-a2000000-00,ifname=tapa2000000-00,script=no,downscript=no,vhost=off',
-      '-device', 'virtio-net-pci,id=nic-a2000000-00,netdev=net-a2000000-00,mac=fa:16:3e:00:00:02,host_mtu=1450',
+      '-device', 'virtio-net-pci,id=nic-a2000000-00,netdev=net-a2000000-00,mac=fa:16:3e:00:00:02,host_mtu=1450,addr=0x11',
     ]);
     const args = argsWith([nic(1)]);
     expect(args).not.toContain('-nic');
