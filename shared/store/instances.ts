@@ -3,6 +3,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { InstanceSchema, type Instance } from '../domain/instance.js';
 import { QUOTA_DEFAULTS, type QuotaUsage } from '../domain/quota.js';
+import { expireActions } from './instance-actions.js';
 import { releaseDevicePorts } from './network/device-ports.js';
 import { DEADLINE_PARTITION, byType, keys, projectInstances } from './keys.js';
 import { cancelledIndexes, conditionalWrite, getItem, isConditionFailure, queryAll, tableName, type TransactItem } from './table.js';
@@ -153,12 +154,12 @@ export const diskOf = (i: Pick<Instance, 'flavor'>) => i.flavor.disk + i.flavor.
  * Removes an instance for good, releasing its quota and host claim exactly once: the delete is
  * conditional on the version read, so a repeated or stale call fails and releases nothing.
  * Returns false when the instance was already gone or had changed. The server's ports go first
- * (Nova's deallocate_for_instance).
+ * (Nova's deallocate_for_instance); its instance actions stay readable for a while (2.21), then expire.
  */
 export async function removeInstance(i: Instance): Promise<boolean> {
   // Ports first: if this removal fails, the retried one finds them already released.
   await releaseDevicePorts(i.id);
-  return transact([
+  const removed = await transact([
     {
       Delete: {
         TableName: tableName(),
@@ -170,6 +171,8 @@ export async function removeInstance(i: Instance): Promise<boolean> {
     quotaRelease(i),
     ...claimRelease(i),
   ]);
+  if (removed) await expireActions(i.id);
+  return removed;
 }
 
 export type InstanceChanges = Partial<Omit<Instance, 'id' | 'version' | 'project_id' | 'created_at'>>;

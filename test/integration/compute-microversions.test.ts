@@ -437,6 +437,14 @@ describe('2.21: the actions of a deleted server', () => {
     expect((await actions('2.21', memberToken, '/req-nope')).status).toBe(404);
   });
 
+  it('include the delete of a server that never reached a host', async () => {
+    const unplaced = newInstance(memberProjectId, { vm_state: VmState.ERROR, task_state: null });
+    await createInstances([unplaced], { instances: 100, cores: 100, ram: 100_000 });
+    expect((await compute('DELETE', `/servers/${unplaced.id}`, '2.1', { token: memberToken })).status).toBe(204);
+    const listed = await compute('GET', `/servers/${unplaced.id}/os-instance-actions`, '2.21', { token: adminToken });
+    expect(listed.body.instanceActions.map((a: Body) => a.action)).toEqual(['delete']);
+  });
+
   it('stay hidden from other projects, and unknown servers are 404s', async () => {
     expect((await actions('2.21', otherToken)).body).toEqual({ itemNotFound: { code: 404, message: `Instance ${id} could not be found.` } });
     expect((await actions('2.21', otherToken, '/req-nope')).status).toBe(404);

@@ -4,7 +4,7 @@ import { TaskState, statusOf } from '../../../shared/domain/instance-states.js';
 import { BadRequest, Conflict, Forbidden } from '../../../shared/errors.js';
 import { sendDestroy } from '../../../shared/messages/host-commands.js';
 import { deadlineFor, getInstance, listAllInstances, listProjectInstances, removeInstance, updateInstance } from '../../../shared/store/instances.js';
-import { expireActions, newAction, recordAction } from '../../../shared/store/instance-actions.js';
+import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
@@ -174,10 +174,9 @@ async function deleteServer(req: ApiRequest): Promise<ApiResponse> {
   for (let attempt = 0; attempt < 5 && instance; attempt++) {
     if (instance.task_state === TaskState.DELETING) return { status: 204 };
     if (!instance.claimed_host) {
-      if (await removeInstance(instance)) {
-        await expireActions(instance.id);
-        return { status: 204 };
-      }
+      // Recorded first: the removal expires the server's actions, this one with them.
+      await recordAction(newAction({ instanceId: instance.id, action: 'delete', requestId: req.requestId, userId: req.auth.user_id, projectId: req.auth.project_id }));
+      if (await removeInstance(instance)) return { status: 204 };
     } else {
       const deleting = await updateInstance(instance, { task_state: TaskState.DELETING, task_deadline: deadlineFor(TaskState.DELETING) });
       if (deleting) {

@@ -3,7 +3,7 @@ import { ACTION_EVENTS, TaskState } from '../../../shared/domain/instance-states
 import { logger } from '../../../shared/logger.js';
 import type { DestroyedReportSchema } from '../../../shared/messages/conductor.js';
 import { getInstance, removeInstance } from '../../../shared/store/instances.js';
-import { expireActions, finishEvent } from '../../../shared/store/instance-actions.js';
+import { finishEvent } from '../../../shared/store/instance-actions.js';
 import { deleteConsoleLog } from '../console-log.js';
 
 /** The guest is gone from its host: remove the instance, releasing its claim and quota once. */
@@ -16,6 +16,5 @@ export async function onDestroyed(report: z.infer<typeof DestroyedReportSchema>)
     const event = ACTION_EVENTS.delete!;
     await finishEvent(instance.id, report.request_id, { event, start_time: report.started_at ?? report.at, finish_time: report.at, result: 'Success' });
   }
-  await expireActions(instance.id);
   await deleteConsoleLog(instance.id);
 }
