@@ -7,7 +7,7 @@ import { onActionDone } from './reports/action-done.js';
 import { onActionFailed } from './reports/action-failed.js';
 import { onDestroyed } from './reports/destroyed.js';
 import { onHeartbeat } from './reports/heartbeat.js';
-import { onNetworkSyncRequest } from './reports/network-sync-request.js';
+import { onNetworkResync, onNetworkSyncRequest } from './reports/network-sync-request.js';
 import { onPortsPlugged } from './reports/ports-plugged.js';
 import { onRegister } from './reports/register.js';
 import { onSpawnFailed } from './reports/spawn-failed.js';
@@ -25,12 +25,13 @@ const handlers: Handlers = {
   action_failed: onActionFailed,
   ports_plugged: onPortsPlugged,
   network_sync_request: onNetworkSyncRequest,
+  network_resync: onNetworkResync,
 };
 
 async function onRecord(record: SQSRecord): Promise<void> {
   const report = parseMessage(ConductorMessageSchema, record.body);
   if (!report) return logger.error('dropping invalid conductor message', { body: record.body });
-  logger.appendKeys({ request_id: report.request_id, host: report.host, instance_id: 'instance_id' in report ? report.instance_id : undefined });
+  logger.appendKeys({ request_id: report.request_id, host: 'host' in report ? report.host : undefined, instance_id: 'instance_id' in report ? report.instance_id : undefined });
   try {
     await (handlers[report.type] as (r: ConductorMessage) => Promise<void>)(report);
   } finally {

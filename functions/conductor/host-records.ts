@@ -33,6 +33,8 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
     virt_type: inv.virt_type,
     host_ip: inv.host_ip,
     tunnel_ip: inv.tunnel_ip ?? inv.host_ip,
+    // null, not absent: a host that stops offering consoles loses the address it had.
+    console_url: inv.console_url ?? null,
     queue_url: queueUrl,
   };
   const existing = await getHost(inv.host);

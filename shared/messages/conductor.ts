@@ -97,6 +97,12 @@ export const PortsPluggedReportSchema = z.object({ type: z.literal('ports_plugge
 /** The agent started (or lost track): it asks for its network plan (Neutron's agent resync). */
 export const NetworkSyncRequestSchema = z.object({ type: z.literal('network_sync_request'), ...report });
 
+/**
+ * Not a host's report: the control plane's own second look at some hosts' plans a few seconds
+ * after a change, once DynamoDB's list indexes (eventually consistent) have caught up with it.
+ */
+export const NetworkResyncSchema = z.object({ type: z.literal('network_resync'), hosts: z.array(z.string()).min(1), request_id: z.string() });
+
 export const ConductorMessageSchema = z.discriminatedUnion('type', [
   RegisterReportSchema,
   HeartbeatReportSchema,
@@ -107,5 +113,6 @@ export const ConductorMessageSchema = z.discriminatedUnion('type', [
   ActionFailedReportSchema,
   PortsPluggedReportSchema,
   NetworkSyncRequestSchema,
+  NetworkResyncSchema,
 ]);
 export type ConductorMessage = z.infer<typeof ConductorMessageSchema>;

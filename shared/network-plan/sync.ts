@@ -1,6 +1,8 @@
 import { ConcurrentModification } from '../domain/network/errors.js';
 import type { Port } from '../domain/network/port.js';
 import { logger } from '../logger.js';
+import { config } from '../config.js';
+import { ConductorMessageSchema } from '../messages/conductor.js';
 import { HostCommandSchema } from '../messages/host.js';
 import { sendMessage } from '../messages/send.js';
 import { getPort, listDevicePorts, listNetworkPorts, listPorts, updatePort } from '../store/network/ports.js';
@@ -27,10 +29,22 @@ function nextRevision(): number {
   return lastRevision;
 }
 
-/** Computes and sends the plan of each named host that is registered (others have no queue). One read of the table serves them all. */
-export async function syncHostNetworks(hostNames: Iterable<string>, requestId: string): Promise<void> {
+/**
+ * How long after a change its plans are computed once more. The lists a plan is read from are
+ * DynamoDB indexes, updated asynchronously (usually within a second): a plan computed right after
+ * a change may miss it, and the second one, from the conductor, does not.
+ */
+export const FOLLOW_UP_DELAY_SECONDS = 3;
+
+/**
+ * Computes and sends the plan of each named host that is registered (others have no queue). One
+ * read of the table serves them all. With `followUp` (the default), the same hosts get their
+ * plans again FOLLOW_UP_DELAY_SECONDS later.
+ */
+export async function syncHostNetworks(hostNames: Iterable<string>, requestId: string, { followUp = true } = {}): Promise<void> {
   const names = [...new Set(hostNames)].filter(Boolean);
   if (names.length === 0) return;
+  if (followUp) await sendMessage(config().CONDUCTOR_QUEUE_URL, ConductorMessageSchema, { type: 'network_resync', hosts: names, request_id: requestId }, FOLLOW_UP_DELAY_SECONDS);
   const revision = nextRevision();
   const snapshot = await loadNetworkSnapshot();
   const hosts = new Map(snapshot.hosts.map((h) => [h.host, h]));

@@ -12,6 +12,7 @@ import type { HostNetworkPlan } from '../../shared/domain/network/host-plan.js';
 import { DeviceOwner, type Port } from '../../shared/domain/network/port.js';
 import { sendHostCommand } from '../../shared/messages/host-commands.js';
 import { computeHostPlan } from '../../shared/network-plan/host-plan.js';
+import { FOLLOW_UP_DELAY_SECONDS } from '../../shared/network-plan/sync.js';
 import { createPort, getPort, listNetworkPorts } from '../../shared/store/network/ports.js';
 import { ensureDefaultSecurityGroup } from '../../shared/store/network/security-groups.js';
 import { getSubnet } from '../../shared/store/network/subnets.js';
@@ -230,6 +231,23 @@ describe('plans pushed to a host agent', () => {
       port_range_min: 8080,
       remote_ip_prefix: '192.0.2.0/24',
     });
+  });
+
+  it('computes the plans of a change once more a few seconds later, when the indexes have caught up', async () => {
+    const applied = (await waitFor('a plan on the host', planOnHost))!;
+    // No change since the last test's rule: only its follow-up brings a newer plan.
+    const again = await waitFor('the follow-up plan', async () => {
+      const p = await planOnHost();
+      return p && p.revision > applied.revision ? p : undefined;
+    }, 15_000);
+    expect({ ...again, revision: 0 }).toEqual({ ...applied, revision: 0 });
+    // And it ends: a follow-up has no follow-up of its own, so the plans stop coming.
+    const revision = async () => (await planOnHost())!.revision;
+    await waitFor('the plans to stop coming', async () => {
+      const before = await revision();
+      await new Promise((r) => setTimeout(r, (FOLLOW_UP_DELAY_SECONDS + 1) * 1000));
+      return (await revision()) === before;
+    }, 30_000);
   });
 
   it('ignores a plan older than the one it applied', async () => {
