@@ -10,6 +10,7 @@ import type { HostCommand } from '../shared/messages/host.js';
 import { dispatchCommand } from './commands/dispatch.js';
 import { NetworkPlans } from './commands/network-plan.js';
 import { KeyedLock, Semaphore } from './concurrency.js';
+import { startConsoleProxy } from './console/console-proxy.js';
 import { startConsolePublisher } from './console-publisher.js';
 import type { AgentConfig } from './config.js';
 import type { ComputeDriver, DriverInventory, KnownGuest } from './drivers/driver.js';
@@ -75,11 +76,14 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   await driver.init(state.guests().map(knownGuestOf));
   log.info('host agent starting', { driver: driver.name, state_dir: config.state_dir, known_guests: state.guests().length });
 
-  const inventory = inventoryOf(config, await driver.getInventory());
+  // Before registering: the console address is part of the registration.
+  const consoleProxy = await startConsoleProxy(config, driver, state, log);
+  const inventory = inventoryOf(config, await driver.getInventory(), consoleProxy?.url);
   const sqs = overrides.sqs ?? queues();
 
   const queueUrl = await registerAndWaitForQueue({ sqs, reporter, inventory, log, signal });
   if (!queueUrl) {
+    await consoleProxy?.server.close();
     await metadata?.close();
     log.info('host agent stopped before its queue was ready');
     return;
@@ -106,15 +110,17 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   await resumed;
   await heartbeat.stop();
   await consoles?.stop();
+  await consoleProxy?.server.close();
   await state.flushed();
   await metadata?.close();
   log.info('host agent stopped');
 }
 
-export function inventoryOf(config: AgentConfig, offered: DriverInventory): HostInventory {
+export function inventoryOf(config: AgentConfig, offered: DriverInventory, consoleUrl?: string): HostInventory {
   return HostInventorySchema.parse({
     ...offered,
     host: config.host,
+    console_url: consoleUrl,
     availability_zone: config.availability_zone,
     host_ip: config.host_ip,
     tunnel_ip: config.network.tunnel_ip,

@@ -59,6 +59,20 @@ export const AgentConfigSchema = z.strictObject({
       disk: z.number().positive().optional(),
     })
     .prefault({}),
+  /** The console proxy (host-agent/console/): noVNC and the serial console over TLS websockets. */
+  console: z
+    .strictObject({
+      /** The public key that verifies console tokens (SPKI PEM); unset = no console proxy on this host. */
+      public_key_file: z.string().min(1).optional(),
+      /** The address browsers reach the proxy on, registered with the control plane; unset = https://<host_ip>:<port>. */
+      url: z.url({ protocol: /^https$/, error: 'console.url must be an https:// URL' }).optional(),
+      listen_address: z.string().min(1).default('0.0.0.0'),
+      port: z.number().int().min(1).max(65535).default(6080),
+      /** The TLS certificate chain and key (PEM); unset = a self-signed pair made at first start in the state dir. */
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+    })
+    .prefault({}),
   conductor_queue_url: z.url(),
   /** Where the agent keeps its local state (and, with QEMU, its guests' disks). */
   state_dir: z.string().min(1).default('/var/lib/novaless/host-agent'),
@@ -92,6 +106,12 @@ export const CONFIG_OVERRIDES = [
   { flag: 'tunnel-ip', path: ['network', 'tunnel_ip'], kind: 'string' },
   { flag: 'underlay-dev', path: ['network', 'underlay_dev'], kind: 'string' },
   { flag: 'external-bridge', path: ['network', 'external_bridge'], kind: 'string' },
+  { flag: 'console-public-key-file', path: ['console', 'public_key_file'], kind: 'string' },
+  { flag: 'console-url', path: ['console', 'url'], kind: 'string' },
+  { flag: 'console-listen-address', path: ['console', 'listen_address'], kind: 'string' },
+  { flag: 'console-port', path: ['console', 'port'], kind: 'number' },
+  { flag: 'console-cert-file', path: ['console', 'cert_file'], kind: 'string' },
+  { flag: 'console-key-file', path: ['console', 'key_file'], kind: 'string' },
 ] as const;
 
 /** Whether `command` is an executable in one of PATH's directories. */

@@ -14,6 +14,11 @@ const ConfigSchema = z.object({
   /** Token signing key: a file locally, or the name of an SSM SecureString parameter in AWS. */
   TOKEN_KEY_FILE: z.string().optional(),
   TOKEN_KEY_PARAMETER: z.string().optional(),
+  /** Console token signing key (Ed25519, PKCS#8 PEM): a file locally, or an SSM SecureString parameter in AWS. */
+  CONSOLE_KEY_FILE: z.string().optional(),
+  CONSOLE_KEY_PARAMETER: z.string().optional(),
+  /** How long a console URL stays valid, in seconds (Nova's [consoleauth] token_ttl). */
+  CONSOLE_TOKEN_TTL: z.coerce.number().int().positive().default(600),
   REGION_NAME: z.string().default('RegionOne'),
   DEFAULT_AVAILABILITY_ZONE: z.string().default('nova'),
   /** Seconds without a heartbeat before a compute service is reported down (Nova: service_down_time). */

@@ -8,7 +8,10 @@
  * namespace on a simulated data-centre network, with an external segment and an "outside world"
  * namespace for floating IPs (infra/local/network-topology.ts).
  *
- *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu] [--cpu-allocation-ratio R]
+ * Each agent serves its guests' consoles (noVNC, serial) on its own port of 127.0.0.1: from
+ * --console-port P on (host-1 on P, host-2 on P+1, ...), or free ports when not given.
+ *
+ *   npm start [-- --fresh] [--hosts N] [--port P] [--host-vcpus N --host-memory-mb N --host-disk-gb N] [--driver fake|qemu] [--cpu-allocation-ratio R] [--console-port P]
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +22,7 @@ import { qemuInstalled } from '../../host-agent/config.js';
 import { startAgent, stopAgent } from './agents.js';
 import { addHost, canMakeNamespaces, createTopology, removeTopology, topologyFor, type Topology } from './network-topology.js';
 import { closeServer } from './close-server.js';
-import { startEmulators, type Emulators } from './emulators.js';
+import { freePort, startEmulators, type Emulators } from './emulators.js';
 import { adminPassword, cloudInfoPath, openrc, stateDir, type CloudInfo } from './state-dir.js';
 
 const { values: args } = parseArgs({
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     'spawn-delay-ms': { type: 'string' },
     'cpu-allocation-ratio': { type: 'string' },
     driver: { type: 'string' },
+    'console-port': { type: 'string' },
   },
 });
 
@@ -104,16 +108,22 @@ async function main(): Promise<void> {
   const { provisionLocalResources } = await import('./provision.js');
   const resources = await provisionLocalResources();
   const tokenKeyFile = join(dir, 'token-signing.key');
+  // The console token pair: the API signs with the private key, the agents get the public one.
+  const consoleKeyFile = join(dir, 'console-signing.key');
+  const consolePublicKeyFile = join(dir, 'console-verify.pem');
   Object.assign(process.env, {
     TABLE_NAME: tableDefinition.name,
     SCHEDULER_QUEUE_URL: resources.schedulerQueueUrl,
     CONDUCTOR_QUEUE_URL: resources.conductorQueueUrl,
     IMAGE_BUCKET: localImageBucket,
     TOKEN_KEY_FILE: tokenKeyFile,
+    CONSOLE_KEY_FILE: consoleKeyFile,
     PUBLIC_ENDPOINT: apiUrl,
   });
   const { createTokenKeyFile } = await import('../../functions/api/identity/token-key.js');
   await createTokenKeyFile(tokenKeyFile);
+  const { createConsoleKeyFiles } = await import('../../shared/console/console-keys.js');
+  await createConsoleKeyFiles(consoleKeyFile, consolePublicKeyFile);
   const password = adminPassword(dir);
   const { bootstrapCloud } = await import('../../functions/bootstrap/bootstrap-cloud.js');
   await bootstrapCloud({ adminPassword: password });
@@ -158,6 +168,8 @@ async function main(): Promise<void> {
     conductorQueueUrl: resources.conductorQueueUrl,
     imageBucket: localImageBucket,
     tokenKeyFile,
+    consoleKeyFile,
+    consolePublicKeyFile,
     adminPassword: password,
     ...(topology ? { externalNetns: topology.externalNetns } : {}),
   };
@@ -184,7 +196,9 @@ async function main(): Promise<void> {
   for (let n = 1; n <= Number(args.hosts) && !stopping; n++) {
     const host = `host-${n}`;
     const networkArgs = topology && driver === 'qemu' ? hostNetworkArgs(await addHost(topology, host, n)) : [];
-    agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: [...inventoryArgs, ...networkArgs], driver }));
+    const consolePort = args['console-port'] ? Number(args['console-port']) + n - 1 : await freePort();
+    const consoleArgs = ['--console-public-key-file', consolePublicKeyFile, '--console-listen-address', '127.0.0.1', '--console-port', String(consolePort), '--console-url', `https://127.0.0.1:${consolePort}`];
+    agents.push(startAgent({ host, stateDir: join(dir, 'agents', host), logDir: join(dir, 'logs'), conductorQueueUrl: resources.conductorQueueUrl, env: agentEnv, extraArgs: [...inventoryArgs, ...networkArgs, ...consoleArgs], driver }));
   }
   say(`API on ${apiUrl} (identity ${info.authUrl}); ${agents.length} host agent(s) starting (${driver} driver${driver === 'fake' ? ': bookkeeping guests, no QEMU' : ''})`);
   if (topology) say(`outside world: ip netns exec ${topology.externalNetns} <command>  (NOVALESS_EXTERNAL_NETNS in the openrc), e.g. ssh cirros@<floating ip>`);

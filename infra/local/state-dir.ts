@@ -19,6 +19,9 @@ export interface CloudInfo {
   conductorQueueUrl: string;
   imageBucket: string;
   tokenKeyFile: string;
+  /** The console token signing key (the API's) and its public half (the host agents'). */
+  consoleKeyFile: string;
+  consolePublicKeyFile: string;
   adminPassword: string;
   /** The namespace that stands for the outside world (as root only): `ip netns exec <it> ssh cirros@<floating ip>`. */
   externalNetns?: string;
@@ -49,6 +52,7 @@ export function handlerEnvironment(info: CloudInfo) {
     CONDUCTOR_QUEUE_URL: info.conductorQueueUrl,
     IMAGE_BUCKET: info.imageBucket,
     TOKEN_KEY_FILE: info.tokenKeyFile,
+    CONSOLE_KEY_FILE: info.consoleKeyFile,
     PUBLIC_ENDPOINT: info.apiUrl,
     LOG_LEVEL: 'WARN',
   };

@@ -14,6 +14,8 @@ export const HostInventorySchema = z.object({
   host_ip: z.string().default('127.0.0.1'),
   /** The host's VXLAN tunnel endpoint on the data-centre network (Neutron's local_ip); defaults to host_ip. */
   tunnel_ip: z.string().optional(),
+  /** Where this host's console proxy is reached (Nova's novncproxy_base_url / serial base_url, per host); none = no consoles here. */
+  console_url: z.url({ protocol: /^https?$/ }).optional(),
   cpu_allocation_ratio: z.number().positive().optional(),
   ram_allocation_ratio: z.number().positive().optional(),
   disk_allocation_ratio: z.number().positive().optional(),
@@ -47,6 +49,7 @@ export const HostSchema = z.object({
   virt_type: z.string(),
   host_ip: z.string(),
   tunnel_ip: z.string().optional(),
+  console_url: z.string().nullable().optional(),
   status: z.enum(['enabled', 'disabled']),
   disabled_reason: z.string().nullable(),
   forced_down: z.boolean().default(false),

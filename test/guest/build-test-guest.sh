@@ -194,7 +194,7 @@ done
 cat >"$initramfs/init" <<'INIT'
 #!/bin/sh
 # PID 1 of the novaless test guest. Prints markers to the serial console, reads the config drive,
-# then waits for the ACPI power button and powers off.
+# then runs a shell on the console and powers off when the ACPI power button is pressed.
 /bin/busybox --install -s
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
@@ -361,8 +361,10 @@ ip link set lo up
 start_ssh_server
 echo NOVALESS-GUEST-READY
 
+# A shell on the serial console (the console proxy's tests type into it), started again when it exits.
 while :; do
-  sleep 3600
+  sh
+  sleep 1
 done
 INIT
 chmod 755 "$initramfs/init"

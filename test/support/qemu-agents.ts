@@ -18,7 +18,12 @@ export interface QemuAgentOptions {
   heartbeatSeconds?: number;
   /** The host's namespace on the local cloud's networks (see infra/local/network-topology.ts); none = no guest networking. */
   network?: TopologyHost;
+  /** The agent's console proxy port on 127.0.0.1 (verifying with the shared cloud's console key); none = no consoles. */
+  consolePort?: number;
 }
+
+/** The console proxy's self-signed certificate, made by the agent at its first start. */
+export const agentConsoleCert = (o: QemuAgentOptions) => join(agentStateDir(o), 'console', 'tls.crt');
 
 /** The agent's state dir (its guests live in `instances/<uuid>`). */
 export const agentStateDir = (o: QemuAgentOptions) => join(o.baseDir, 'agents', o.host);
@@ -39,6 +44,9 @@ export function startQemuAgent(o: QemuAgentOptions): ChildProcess {
     logLevel: 'INFO',
     extraArgs: [
       '--az', o.zone, '--virt-type', 'qemu', '--heartbeat-interval-seconds', String(o.heartbeatSeconds ?? 2),
+      ...(o.consolePort
+        ? ['--console-public-key-file', cloud().consolePublicKeyFile, '--console-listen-address', '127.0.0.1', '--console-port', String(o.consolePort), '--console-url', `https://127.0.0.1:${o.consolePort}`]
+        : []),
       ...(o.network ? ['--netns', o.network.netns, '--tunnel-ip', o.network.tunnelIp, '--underlay-dev', o.network.underlayDev, '--external-bridge', o.network.externalBridge] : []),
     ],
   });

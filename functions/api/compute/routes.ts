@@ -2,6 +2,7 @@ import type { Route } from '../http/types.js';
 import { aggregateRoutes } from './aggregates.js';
 import { attachInterfaceRoutes } from './attach-interfaces.js';
 import { availabilityZoneRoutes } from './availability-zones.js';
+import { consoleAuthTokenRoutes } from './console-auth-tokens.js';
 import { flavorAccessRoutes } from './flavor-access.js';
 import { flavorExtraSpecsRoutes } from './flavor-extra-specs.js';
 import { flavorManageRoutes } from './flavor-manage.js';
@@ -10,6 +11,7 @@ import { hypervisorRoutes } from './hypervisors.js';
 import { keypairRoutes } from './keypairs.js';
 import { limitRoutes } from './limits.js';
 import { quotaSetRoutes } from './quota-sets.js';
+import { remoteConsoleRoutes } from './remote-consoles.js';
 import { serverIpsRoutes } from './server-ips.js';
 import { serverMetadataRoutes } from './server-metadata.js';
 import { serverRoutes } from './servers.js';
@@ -23,6 +25,8 @@ export const computeRoutes: Route[] = [
   ...versionRoutes,
   ...serverRoutes,
   ...serverActionRoutes,
+  ...remoteConsoleRoutes,
+  ...consoleAuthTokenRoutes,
   ...serverMetadataRoutes,
   ...serverIpsRoutes,
   ...serverTagRoutes,

@@ -11,6 +11,8 @@ export function instancePaths(instancesDir: string, instanceId: string) {
     console: join(dir, 'console.log'),
     qmp: join(dir, 'qmp.sock'),
     vnc: join(dir, 'vnc.sock'),
+    /** The serial port's socket (one client at a time: the console proxy); QEMU also logs it to `console`. */
+    serial: join(dir, 'serial.sock'),
     pidfile: join(dir, 'qemu.pid'),
     /** The QEMU's own stderr (what it says before it daemonizes, and its warnings after). */
     qemuLog: join(dir, 'qemu.log'),

@@ -26,8 +26,9 @@ export interface QemuGuestArgs {
 /**
  * The QEMU command line of a guest. i440fx (`-machine pc`): the root disk on virtio-blk, the
  * config drive as an IDE cdrom (readable by any guest kernel with ATA and ISO 9660), the serial
- * console appended to a file QEMU writes itself (so the console keeps its output while the agent
- * is down), QMP and VNC on unix sockets in the instance dir, one virtio-net NIC per port (see
+ * console on a unix socket for the console proxy and appended to a file QEMU writes itself
+ * (chardev `logfile`: the log keeps all output, with or without a client, while the agent is
+ * down too), QMP and VNC on unix sockets in the instance dir, one virtio-net NIC per port (see
  * nicArgs). Without -no-shutdown, QEMU exits when the guest powers off: a stopped guest is a
  * guest without a process.
  */
@@ -47,7 +48,7 @@ export function qemuArgs(guest: QemuGuestArgs): string[] {
     '-vga', 'std',
     '-vnc', `unix:${paths.vnc}`,
     '-rtc', 'base=utc',
-    '-chardev', `file,id=console,path=${paths.console},append=on`,
+    '-chardev', `socket,id=console,path=${paths.serial},server=on,wait=off,logfile=${paths.console},logappend=on`,
     '-serial', 'chardev:console',
     '-qmp', `unix:${paths.qmp},server=on,wait=off`,
     '-drive', `file=${paths.disk},format=qcow2,if=virtio,discard=unmap`,

@@ -8,6 +8,7 @@ import { instanceActionRoutes } from './instance-actions.js';
 import { lockServerActions } from './lock-server.js';
 import { pauseServerActions } from './pause-server.js';
 import { rebuildServerActions } from './rebuild-server.js';
+import { remoteConsoleActions } from './remote-console-actions.js';
 import type { ServerAction } from './server-action.js';
 import { serverPowerActions } from './server-power.js';
 import { serverRebootActions } from './server-reboot.js';
@@ -23,6 +24,7 @@ const ACTIONS = new Map<string, ServerAction>(
     ...suspendServerActions,
     ...lockServerActions,
     ...consoleOutputActions,
+    ...remoteConsoleActions,
     ...rebuildServerActions,
     ...createImageActions,
     ...triggerCrashDumpActions,
