@@ -2,17 +2,20 @@ import type { Host } from '../../shared/domain/host.js';
 import type { Instance } from '../../shared/domain/instance.js';
 import { TaskState } from '../../shared/domain/instance-states.js';
 import { keys } from '../../shared/store/keys.js';
+import { placementClaimItems } from '../../shared/store/server-groups.js';
 import { cancelledIndexes, isConditionFailure, tableName } from '../../shared/store/table.js';
 import { deadlineFor, versionedUpdate, writeTransaction } from '../../shared/store/instances.js';
 import type { RequestSpec } from './request-spec.js';
 
-export type ClaimResult = 'claimed' | 'host-full' | 'instance-changed';
+export type ClaimResult = 'claimed' | 'host-full' | 'instance-changed' | 'group-policy';
 
 /**
  * Claims the request's resources on a host and assigns the instance to it in one transaction.
  * The host update is conditional on usage still leaving room (against the limits read, so a
  * change of allocation ratio in between also fails it); parallel claims that all fit succeed,
- * and none can over-claim. The instance update is conditional on its version.
+ * and none can over-claim. The instance update is conditional on its version. A member of a
+ * server group also takes its place in the group, conditional on the group's policy (a parallel
+ * member may have taken the host an anti-affinity group allows once, say).
  */
 export async function claimHost(host: Host, instance: Instance, spec: RequestSpec): Promise<ClaimResult> {
   const hostUpdate = {
@@ -47,10 +50,12 @@ export async function claimHost(host: Host, instance: Instance, spec: RequestSpe
     task_deadline: deadlineFor(TaskState.SPAWNING),
   });
   try {
-    await writeTransaction([hostUpdate, instanceUpdate]);
+    await writeTransaction([hostUpdate, instanceUpdate, ...(spec.group ? placementClaimItems(spec.group.group, host.host) : [])]);
     return 'claimed';
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
-    return cancelledIndexes(err).includes(1) ? 'instance-changed' : 'host-full';
+    const refused = cancelledIndexes(err);
+    if (refused.includes(1)) return 'instance-changed';
+    return refused.includes(0) ? 'host-full' : 'group-policy';
   }
 }

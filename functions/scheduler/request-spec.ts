@@ -1,4 +1,5 @@
 import type { Instance } from '../../shared/domain/instance.js';
+import type { GroupPlacement } from '../../shared/domain/server-group.js';
 import { diskOf } from '../../shared/store/instances.js';
 
 /** What the scheduler needs to know about the instance it places (Nova's RequestSpec). */
@@ -10,9 +11,11 @@ export interface RequestSpec {
   availabilityZone: string | null;
   /** Hosts that already failed to build it. */
   ignoreHosts: string[];
+  /** Its server group's policy and where the other members are; absent = no group. */
+  group?: GroupPlacement;
 }
 
-export function requestSpecOf(i: Instance): RequestSpec {
+export function requestSpecOf(i: Instance, group?: GroupPlacement): RequestSpec {
   return {
     instanceId: i.id,
     vcpus: i.flavor.vcpus,
@@ -20,5 +23,6 @@ export function requestSpecOf(i: Instance): RequestSpec {
     diskGb: diskOf(i),
     availabilityZone: i.availability_zone,
     ignoreHosts: i.attempted_hosts,
+    group,
   };
 }

@@ -9,6 +9,7 @@ import { HostCommandSchema } from '../../shared/messages/host.js';
 import type { BuildRequestSchema } from '../../shared/messages/scheduler.js';
 import { getHost, listHosts } from '../../shared/store/hosts.js';
 import { getInstance, updateInstance } from '../../shared/store/instances.js';
+import { getServerGroup, readPlacement } from '../../shared/store/server-groups.js';
 import { claimHost } from './claim.js';
 import { requestSpecOf } from './request-spec.js';
 import { noValidHostMessage, selectHosts } from './select-hosts.js';
@@ -16,6 +17,8 @@ import type { z } from 'zod';
 
 /** Claims lost to a parallel claim that filled the chosen host before trying the next (Nova: 3). */
 export const CLAIM_ATTEMPTS = 3;
+/** Claims lost to another member of the instance's server group taking the place its policy allows. */
+export const GROUP_CLAIM_ATTEMPTS = 10;
 
 /**
  * Places one instance: filter and weigh the hosts, claim the best, send the spawn to its queue.
@@ -26,12 +29,17 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
   let instance = await getInstance(msg.instance_id);
   if (!instance) return logger.info('instance is gone, nothing to schedule', { instance_id: msg.instance_id });
 
-  for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+  // Races for a host's room count against CLAIM_ATTEMPTS; races with the other members of a
+  // server group (all of them picking the same best host at once) against a larger bound.
+  let lostRoom = 0;
+  let lostToGroup = 0;
+  for (let attempt = 1; lostRoom < CLAIM_ATTEMPTS && lostToGroup < GROUP_CLAIM_ATTEMPTS; attempt++) {
     if (instance.task_state === TaskState.SPAWNING && instance.host) return sendSpawn(instance, msg.request_id);
     if (instance.task_state !== TaskState.SCHEDULING) {
       return logger.info('instance is no longer waiting for a host', { instance_id: instance.id, task_state: instance.task_state });
     }
-    const spec = requestSpecOf(instance);
+    const group = instance.server_group_id ? await getServerGroup(instance.server_group_id) : undefined;
+    const spec = requestSpecOf(instance, group && (await readPlacement(group)));
     const selection = selectHosts(await listHosts(), spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME });
     const best = selection.hosts[0];
     if (!best) return failNoValidHost(instance, noValidHostMessage(selection));
@@ -43,11 +51,13 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
       return sendSpawn(instance, msg.request_id);
     }
     logger.info('claim lost, trying again', { instance_id: instance.id, host: best.host, reason: result, attempt });
+    if (result === 'group-policy') lostToGroup++;
+    else lostRoom++;
     const fresh = await getInstance(instance.id);
     if (!fresh) return;
     instance = fresh;
   }
-  await failNoValidHost(instance, `No valid host was found. Lost the claim race ${CLAIM_ATTEMPTS} times.`);
+  await failNoValidHost(instance, `No valid host was found. Lost the claim race ${lostRoom + lostToGroup} times.`);
 }
 
 async function sendSpawn(instance: Instance, requestId: string): Promise<void> {

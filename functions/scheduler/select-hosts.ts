@@ -20,7 +20,7 @@ export function selectHosts(all: Host[], spec: RequestSpec, ctx: FilterContext, 
     rejections.push({ filter: f.name, rejected: remaining.length - passed.length });
     remaining = passed;
   }
-  return { hosts: weighHosts(remaining), rejections, considered: all.length };
+  return { hosts: weighHosts(remaining, spec), rejections, considered: all.length };
 }
 
 /** Nova's NoValidHost message, with how many hosts each filter turned away. */

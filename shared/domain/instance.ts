@@ -69,6 +69,8 @@ export const InstanceSchema = z.object({
   requested_networks: z.union([z.literal('auto'), z.literal('none'), z.array(z.string())]).default('auto'),
   /** Nova's network info cache: rebuilt from the server's ports whenever they or their floating IPs change. */
   addresses: z.record(z.string(), z.array(AddressSchema)).default({}),
+  /** The server group it joined at boot (the `group` scheduler hint). */
+  server_group_id: z.string().nullable().default(null),
   /** The device tags a boot gave its NICs (microversion 2.32), by port id; the metadata's `devices` show them. */
   device_tags: z.record(z.string(), z.string()).default({}),
   /** The names of the security groups its ports got at boot, as the server view shows them. */

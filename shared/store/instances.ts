@@ -4,6 +4,7 @@ import { dynamo } from '../aws.js';
 import { InstanceSchema, type Instance } from '../domain/instance.js';
 import { QUOTA_DEFAULTS, type QuotaUsage } from '../domain/quota.js';
 import { expireActions } from './instance-actions.js';
+import { leaveGroup, placementReleaseItems } from './server-groups.js';
 import { releaseDevicePorts } from './network/device-ports.js';
 import { DEADLINE_PARTITION, byType, keys, projectInstances } from './keys.js';
 import { cancelledIndexes, conditionalWrite, getItem, isConditionFailure, queryAll, tableName, type TransactItem } from './table.js';
@@ -84,7 +85,7 @@ const usageOf = (instances: Instance[]): QuotaUsage => ({
  * Writes new instances and counts them against the project's quota in one transaction, so
  * parallel creates can never exceed it and a failed create leaves no record behind.
  */
-export async function createInstances(instances: Instance[], limits: QuotaUsage = QUOTA_DEFAULTS): Promise<void> {
+export async function createInstances(instances: Instance[], limits: QuotaUsage = QUOTA_DEFAULTS, extra: TransactItem[] = []): Promise<void> {
   const projectId = instances[0].project_id;
   const want = usageOf(instances);
   for (const r of ['instances', 'cores', 'ram'] as const) {
@@ -111,7 +112,7 @@ export async function createInstances(instances: Instance[], limits: QuotaUsage 
     Put: { TableName: tableName(), Item: toItem(i), ConditionExpression: 'attribute_not_exists(pk)' },
   }));
   try {
-    await writeTransaction([quotaUpdate, ...puts]);
+    await writeTransaction([quotaUpdate, ...puts, ...extra]);
   } catch (err) {
     if (!cancelledIndexes(err).includes(0)) throw err;
     const used = await getQuotaUsage(projectId);
@@ -132,10 +133,11 @@ function quotaRelease(i: Instance): TransactItem {
   };
 }
 
-/** The release of an instance's claim on its host, in the same transaction as the change that ends it. */
+/** The release of an instance's claim on its host (and its place in its server group), in the same transaction as the change that ends it. */
 export function claimRelease(i: Instance): TransactItem[] {
   if (!i.claimed_host) return [];
   return [
+    ...placementReleaseItems(i),
     {
       Update: {
         TableName: tableName(),
@@ -171,7 +173,10 @@ export async function removeInstance(i: Instance): Promise<boolean> {
     quotaRelease(i),
     ...claimRelease(i),
   ]);
-  if (removed) await expireActions(i.id);
+  if (removed) {
+    await expireActions(i.id);
+    if (i.server_group_id) await leaveGroup(i.server_group_id, i.id);
+  }
   return removed;
 }
 

@@ -47,6 +47,7 @@ export function newInstance(projectId: string, fields: Partial<Instance> = {}): 
     requested_networks: 'none',
     addresses: {},
     device_tags: {},
+    server_group_id: null,
     security_groups: ['default'],
     vm_state: VmState.BUILDING,
     task_state: TaskState.SCHEDULING,

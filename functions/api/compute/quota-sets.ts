@@ -42,8 +42,10 @@ async function show(req: ApiRequest): Promise<ApiResponse> {
 /** Usage beside each limit: servers, cores and RAM as counted at create; key pairs are the caller's (Nova counts them per user). */
 async function detail(req: ApiRequest): Promise<ApiResponse> {
   const projectId = projectOf(req);
-  const usage = QuotaUsageSchema.parse((await getItem(keys.quotaUsage(projectId))) ?? {});
-  const inUse: Record<string, number> = { ...usage, key_pairs: (await listKeypairs(req.auth.user_id)).length };
+  const item = (await getItem(keys.quotaUsage(projectId))) ?? {};
+  const usage = QuotaUsageSchema.parse(item);
+  // Server groups are counted in the same item, by the groups' own transactions.
+  const inUse: Record<string, number> = { ...usage, server_groups: Number(item.server_groups ?? 0), key_pairs: (await listKeypairs(req.auth.user_id)).length };
   const values = Object.fromEntries(limitsFor(req).map(([k, limit]) => [k, { in_use: inUse[k] ?? 0, limit, reserved: 0 }]));
   return json(200, quotaSet(projectId, values));
 }

@@ -14,6 +14,7 @@ import { quotaSetRoutes } from './quota-sets.js';
 import { remoteConsoleRoutes } from './remote-consoles.js';
 import { serverIpsRoutes } from './server-ips.js';
 import { serverMetadataRoutes } from './server-metadata.js';
+import { serverGroupRoutes } from './server-groups.js';
 import { serverRoutes } from './servers.js';
 import { serverTagRoutes } from './server-tags.js';
 import { serverActionRoutes } from './server-actions/routes.js';
@@ -36,6 +37,7 @@ export const computeRoutes: Route[] = [
   ...flavorExtraSpecsRoutes,
   ...flavorAccessRoutes,
   ...keypairRoutes,
+  ...serverGroupRoutes,
   ...limitRoutes,
   ...quotaSetRoutes,
   ...availabilityZoneRoutes,

@@ -12,6 +12,7 @@ import { getImage } from '../../../shared/store/images.js';
 import { listHosts } from '../../../shared/store/hosts.js';
 import { createInstances, deadlineFor, getQuotaUsage, QuotaExceededError } from '../../../shared/store/instances.js';
 import { getKeypair } from '../../../shared/store/keypairs.js';
+import { joinGroupItems } from '../../../shared/store/server-groups.js';
 import { getSecurityGroup } from '../../../shared/store/network/security-groups.js';
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { json, parseBody } from '../http/body.js';
@@ -19,6 +20,7 @@ import type { ApiRequest, ApiResponse } from '../http/types.js';
 import type { Microversion } from './microversion.js';
 import { imageVisibleTo } from '../image/image-policy.js';
 import { resourceLinks } from './links.js';
+import { joinRefusal, requestedGroup } from './server-group-hint.js';
 import { flavorVisibleTo } from './policy.js';
 import { allocatePorts, resolveNics, resolveSecurityGroups, type NicRequest } from './server-networks.js';
 
@@ -105,8 +107,10 @@ export function hostnameOf(name: string): string {
  * request per instance for the scheduler. 202 with the first server, or the reservation id.
  */
 export async function createServer(req: ApiRequest): Promise<ApiResponse> {
-  const { server } = parseBody(req, CreateServerSchema);
+  const body = parseBody(req, CreateServerSchema);
+  const { server } = body;
   checkFieldsOfVersion(req.microversion, server);
+  const group = await requestedGroup(req, body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints']);
   const minCount = server.min_count ?? 1;
   const maxCount = server.max_count ?? minCount;
   if (minCount > maxCount) throw new BadRequest('min_count must be <= max_count');
@@ -158,6 +162,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       requested_networks: requestedNetworks(nics),
       addresses: {},
       device_tags: {},
+      server_group_id: group?.id ?? null,
       security_groups: securityGroupNames,
       vm_state: VmState.BUILDING,
       task_state: TaskState.SCHEDULING,
@@ -185,11 +190,11 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     i.device_tags = ports.deviceTags.get(i.id) ?? {};
   }
   try {
-    await createInstances(instances);
+    await createInstances(instances, undefined, group ? joinGroupItems(group.id, instances) : []);
   } catch (err) {
     await ports.release();
     if (err instanceof QuotaExceededError) throw new QuotaExceeded(err.message);
-    throw err;
+    throw group ? await joinRefusal(err, group) : err;
   }
   await Promise.all(
     instances.map((i) =>

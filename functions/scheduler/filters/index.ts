@@ -4,6 +4,7 @@ import { DiskFilter } from './disk-filter.js';
 import type { HostFilter } from './host-filter.js';
 import { IgnoreAttemptedHostsFilter } from './ignore-attempted-hosts-filter.js';
 import { RamFilter } from './ram-filter.js';
+import { ServerGroupAffinityFilter, ServerGroupAntiAffinityFilter } from './server-group-filters.js';
 import { VcpuFilter } from './vcpu-filter.js';
 
 /** The enabled filters, in the order they run (cheap and most selective first). */
@@ -14,4 +15,6 @@ export const enabledFilters: HostFilter[] = [
   VcpuFilter,
   RamFilter,
   DiskFilter,
+  ServerGroupAffinityFilter,
+  ServerGroupAntiAffinityFilter,
 ];
