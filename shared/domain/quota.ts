@@ -13,6 +13,21 @@ export const QUOTA_DEFAULTS = {
   injected_file_content_bytes: 10240,
 } as const;
 
+/** A compute quota Nova lets operators set: the defaults' names, and the path length of injected files. */
+export const COMPUTE_QUOTAS = [...(Object.keys(QUOTA_DEFAULTS) as (keyof typeof QUOTA_DEFAULTS)[]), 'injected_file_path_bytes'] as const;
+export type ComputeQuota = (typeof COMPUTE_QUOTAS)[number];
+export type ComputeLimits = Record<ComputeQuota, number>;
+
+/** The built-in limits, before any quota class or project setting. */
+export const BUILTIN_LIMITS: ComputeLimits = { ...QUOTA_DEFAULTS, injected_file_path_bytes: 255 };
+
+/** A limit as set (-1 = unlimited), for a class or a project: only what was set is stored. */
+export const QuotaLimitsSchema = z.partialRecord(z.enum(COMPUTE_QUOTAS), z.number().int().min(-1));
+export type QuotaLimits = z.infer<typeof QuotaLimitsSchema>;
+
+/** A limit as a condition can use it: unlimited as a number no usage reaches. */
+export const enforceable = (limit: number) => (limit < 0 ? Number.MAX_SAFE_INTEGER : limit);
+
 /**
  * What a project holds, in the item at keys.quotaUsage(projectId). The servers code updates it
  * in the same transaction that creates or deletes an instance; a missing item means zero usage.

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { QUOTA_DEFAULTS } from '../../../shared/domain/quota.js';
+import { enforceable } from '../../../shared/domain/quota.js';
+import { projectLimits } from '../../../shared/store/quota-limits.js';
 import type { Keypair } from '../../../shared/domain/keypair.js';
 import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../../../shared/errors.js';
 import { createKeypair, deleteKeypair, getKeypair, listKeypairs } from '../../../shared/store/keypairs.js';
@@ -71,7 +73,8 @@ async function create(req: ApiRequest) {
   const userId = targetUser(req, 'os_compute_api:os-keypairs:create', body.user_id);
   const keyType = body.type ?? 'ssh';
   checkKeypairName(body.name);
-  if ((await listKeypairs(userId)).length >= QUOTA_DEFAULTS.key_pairs) throw new QuotaExceeded('Quota exceeded, too many key pairs.');
+  const limit = enforceable((await projectLimits(req.auth.project_id)).key_pairs);
+  if ((await listKeypairs(userId)).length >= limit) throw new QuotaExceeded('Quota exceeded, too many key pairs.');
 
   let publicKey = body.public_key;
   let privateKey: string | undefined;
@@ -94,7 +97,7 @@ async function create(req: ApiRequest) {
   };
   if (!(await createKeypair(keypair))) throw new Conflict(`Key pair '${body.name}' already exists.`);
   // Nova's quota recheck: two concurrent creates may both have passed the count above.
-  if ((await listKeypairs(userId)).length > QUOTA_DEFAULTS.key_pairs) {
+  if ((await listKeypairs(userId)).length > limit) {
     await deleteKeypair(userId, keypair.name);
     throw new QuotaExceeded('Quota exceeded, too many key pairs.');
   }
@@ -125,10 +128,19 @@ async function load(req: ApiRequest, rule: string): Promise<Keypair> {
   return keypair;
 }
 
+/**
+ * The integer `id` of a key pair's detail. Nova's is its database row id, which no call takes; here
+ * it is derived from the key pair's identity (user, name, creation time): stable for its life, not
+ * sequential.
+ */
+export function keypairId(kp: Keypair): number {
+  return createHash('sha256').update(`${kp.user_id}\0${kp.name}\0${kp.created_at}`).digest().readUInt32BE(0) >>> 1;
+}
+
 async function show(req: ApiRequest) {
   const kp = await load(req, 'os_compute_api:os-keypairs:show');
   return json(200, {
-    keypair: { ...keypairView(req, kp), user_id: kp.user_id, created_at: kp.created_at, updated_at: null, deleted: false, deleted_at: null },
+    keypair: { ...keypairView(req, kp), user_id: kp.user_id, created_at: kp.created_at, updated_at: null, deleted: false, deleted_at: null, id: keypairId(kp) },
   });
 }
 

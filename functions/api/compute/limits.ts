@@ -1,4 +1,5 @@
-import { QUOTA_DEFAULTS, QuotaUsageSchema, type QuotaUsage } from '../../../shared/domain/quota.js';
+import { BUILTIN_LIMITS, QuotaUsageSchema, type ComputeLimits, type QuotaUsage } from '../../../shared/domain/quota.js';
+import { projectLimits } from '../../../shared/store/quota-limits.js';
 import { keys } from '../../../shared/store/keys.js';
 import { getItem } from '../../../shared/store/table.js';
 import { json } from '../http/body.js';
@@ -6,31 +7,31 @@ import type { ApiRequest, Route } from '../http/types.js';
 import { authorizeAdmin } from './policy.js';
 
 /**
- * A project's absolute limits and usage. Security groups and floating IPs belong to Neutron, which
- * Nova reports as unlimited (-1) and from 2.36 leaves out; there are no server groups here, so none
- * are used.
+ * A project's absolute limits (its quotas, shared/store/quota-limits.ts) and usage. Security
+ * groups and floating IPs belong to Neutron, which Nova reports as unlimited (-1) and from 2.36
+ * leaves out.
  */
-export function limitsView(usage: QuotaUsage, withNetworkLimits = true) {
+export function limitsView(usage: QuotaUsage & { server_groups?: number }, withNetworkLimits = true, limits: ComputeLimits = BUILTIN_LIMITS) {
   const absolute: Record<string, number> = {
-    maxImageMeta: QUOTA_DEFAULTS.metadata_items,
-    maxPersonality: QUOTA_DEFAULTS.injected_files,
-    maxPersonalitySize: QUOTA_DEFAULTS.injected_file_content_bytes,
+    maxImageMeta: limits.metadata_items,
+    maxPersonality: limits.injected_files,
+    maxPersonalitySize: limits.injected_file_content_bytes,
     maxSecurityGroupRules: -1,
     maxSecurityGroups: -1,
-    maxServerMeta: QUOTA_DEFAULTS.metadata_items,
-    maxTotalCores: QUOTA_DEFAULTS.cores,
+    maxServerMeta: limits.metadata_items,
+    maxTotalCores: limits.cores,
     maxTotalFloatingIps: -1,
-    maxTotalInstances: QUOTA_DEFAULTS.instances,
-    maxTotalKeypairs: QUOTA_DEFAULTS.key_pairs,
-    maxTotalRAMSize: QUOTA_DEFAULTS.ram,
-    maxServerGroups: QUOTA_DEFAULTS.server_groups,
-    maxServerGroupMembers: QUOTA_DEFAULTS.server_group_members,
+    maxTotalInstances: limits.instances,
+    maxTotalKeypairs: limits.key_pairs,
+    maxTotalRAMSize: limits.ram,
+    maxServerGroups: limits.server_groups,
+    maxServerGroupMembers: limits.server_group_members,
     totalCoresUsed: usage.cores,
     totalInstancesUsed: usage.instances,
     totalRAMUsed: usage.ram,
     totalSecurityGroupsUsed: 0,
     totalFloatingIpsUsed: 0,
-    totalServerGroupsUsed: 0,
+    totalServerGroupsUsed: usage.server_groups ?? 0,
   };
   if (!withNetworkLimits) for (const name of NETWORK_LIMITS) delete absolute[name];
   return { limits: { absolute, rate: [] } };
@@ -43,8 +44,9 @@ async function show(req: ApiRequest) {
   const requested = req.query.get('tenant_id');
   if (requested !== null && requested !== req.auth.project_id) authorizeAdmin(req, 'os_compute_api:limits:other_project');
   const projectId = requested ?? req.auth.project_id;
-  const item = await getItem(keys.quotaUsage(projectId));
-  return json(200, limitsView(QuotaUsageSchema.parse(item ?? {}), !req.microversion.atLeast('2.36')));
+  const [item, limits] = await Promise.all([getItem(keys.quotaUsage(projectId)), projectLimits(projectId)]);
+  const usage = { ...QuotaUsageSchema.parse(item ?? {}), server_groups: Number(item?.server_groups ?? 0) };
+  return json(200, limitsView(usage, !req.microversion.atLeast('2.36'), limits));
 }
 
 export const limitRoutes: Route[] = [{ method: 'GET', path: '/compute/v2.1/limits', service: 'compute', handler: show }];

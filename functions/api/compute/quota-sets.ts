@@ -1,31 +1,28 @@
-import { QUOTA_DEFAULTS, QuotaUsageSchema } from '../../../shared/domain/quota.js';
+import { z } from 'zod';
+import { COMPUTE_QUOTAS, QuotaUsageSchema, type ComputeLimits, type QuotaLimits } from '../../../shared/domain/quota.js';
+import { BadRequest } from '../../../shared/errors.js';
 import { keys } from '../../../shared/store/keys.js';
 import { listKeypairs } from '../../../shared/store/keypairs.js';
+import { classLimits, projectLimits, resetProjectLimits, setProjectLimits } from '../../../shared/store/quota-limits.js';
 import { getItem } from '../../../shared/store/table.js';
-import { json } from '../http/body.js';
+import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { authorizeAdmin } from './policy.js';
 
 /**
- * `os-quota-sets`, read-only: every project has Nova's defaults (setting them per project is not
- * offered yet). Security groups, their rules, floating and fixed IPs belong to Neutron, which
- * Nova shows as unlimited (-1), as its API samples do, and from 2.36 leaves out.
+ * `os-quota-sets`: a project's compute limits (shared/store/quota-limits.ts: the built-in
+ * defaults, the `default` quota class, the project's own), which creates enforce. Security
+ * groups, their rules, floating and fixed IPs belong to Neutron, which Nova shows as unlimited
+ * (-1), as its API samples do, and from 2.36 leaves out; setting them is accepted and changes
+ * nothing, as in Nova with Neutron.
  */
-const LIMITS = {
-  ...QUOTA_DEFAULTS,
-  injected_file_path_bytes: 255,
-  fixed_ips: -1,
-  floating_ips: -1,
-  security_group_rules: -1,
-  security_groups: -1,
-};
+const NETWORK_LIMITS = { fixed_ips: -1, floating_ips: -1, security_group_rules: -1, security_groups: -1 };
+const NETWORK_QUOTAS = new Set(Object.keys(NETWORK_LIMITS));
 
-/** Nova's FILTERED_QUOTAS_v236. */
-const NETWORK_QUOTAS = new Set(['fixed_ips', 'floating_ips', 'security_group_rules', 'security_groups']);
-
-/** The quotas the request's microversion shows. */
-const limitsFor = (req: ApiRequest): [string, number][] =>
-  Object.entries(LIMITS).filter(([name]) => !(req.microversion.atLeast('2.36') && NETWORK_QUOTAS.has(name)));
+/** The limits as the request's microversion shows them. */
+export function limitsView(req: ApiRequest, limits: ComputeLimits): Record<string, number> {
+  return req.microversion.atLeast('2.36') ? { ...limits } : { ...limits, ...NETWORK_LIMITS };
+}
 
 function projectOf(req: ApiRequest): string {
   const projectId = req.params.project_id;
@@ -36,22 +33,73 @@ function projectOf(req: ApiRequest): string {
 const quotaSet = (projectId: string, values: Record<string, unknown>) => ({ quota_set: { id: projectId, ...values } });
 
 async function show(req: ApiRequest): Promise<ApiResponse> {
-  return json(200, quotaSet(projectOf(req), Object.fromEntries(limitsFor(req))));
+  const projectId = projectOf(req);
+  return json(200, quotaSet(projectId, limitsView(req, await projectLimits(projectId))));
 }
 
-/** Usage beside each limit: servers, cores and RAM as counted at create; key pairs are the caller's (Nova counts them per user). */
+async function defaults(req: ApiRequest): Promise<ApiResponse> {
+  return json(200, quotaSet(projectOf(req), limitsView(req, await classLimits())));
+}
+
+/** What a project uses: servers, cores, RAM and server groups as counted at create; key pairs are the caller's (Nova counts them per user). */
+async function usageOf(req: ApiRequest, projectId: string): Promise<Record<string, number>> {
+  const item = (await getItem(keys.quotaUsage(projectId), true)) ?? {};
+  return { ...QuotaUsageSchema.parse(item), server_groups: Number(item.server_groups ?? 0), key_pairs: (await listKeypairs(req.auth.user_id)).length };
+}
+
 async function detail(req: ApiRequest): Promise<ApiResponse> {
   const projectId = projectOf(req);
-  const item = (await getItem(keys.quotaUsage(projectId))) ?? {};
-  const usage = QuotaUsageSchema.parse(item);
-  // Server groups are counted in the same item, by the groups' own transactions.
-  const inUse: Record<string, number> = { ...usage, server_groups: Number(item.server_groups ?? 0), key_pairs: (await listKeypairs(req.auth.user_id)).length };
-  const values = Object.fromEntries(limitsFor(req).map(([k, limit]) => [k, { in_use: inUse[k] ?? 0, limit, reserved: 0 }]));
+  const [limits, inUse] = await Promise.all([projectLimits(projectId), usageOf(req, projectId)]);
+  const values = Object.fromEntries(Object.entries(limitsView(req, limits)).map(([k, limit]) => [k, { in_use: inUse[k] ?? 0, limit, reserved: 0 }]));
   return json(200, quotaSet(projectId, values));
+}
+
+/** Nova's non_negative_integer_with_minus_one: an integer, or its text, of at least -1. */
+export const LimitValue = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]).pipe(z.number().int().min(-1));
+const Force = z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])]).transform((v) => v === true || v === 'True' || v === 'true');
+
+/** The limits a body sets, refusing names the microversion does not have (as Nova's schema does). */
+export function limitsOfBody(req: ApiRequest, body: Record<string, unknown>, allowed: readonly string[]): QuotaLimits {
+  const limits: QuotaLimits = {};
+  for (const [name, value] of Object.entries(body)) {
+    const network = NETWORK_QUOTAS.has(name) && !req.microversion.atLeast('2.36');
+    if (!allowed.includes(name) && !network) throw new BadRequest(`Invalid input for field/attribute quota_set. Value: Additional properties are not allowed ('${name}' was unexpected)`);
+    const parsed = LimitValue.safeParse(value);
+    if (!parsed.success) throw new BadRequest(`Invalid input for field/attribute ${name}. Value: ${String(value)}. It must be an integer of at least -1.`);
+    if (!network) limits[name as keyof QuotaLimits] = parsed.data;
+  }
+  return limits;
+}
+
+const UpdateSchema = z.strictObject({ quota_set: z.record(z.string(), z.unknown()) });
+
+/** PUT: admins set a project's limits; below what it uses already only with `force`. Per-user quotas are not offered. */
+async function update(req: ApiRequest): Promise<ApiResponse> {
+  authorizeAdmin(req, 'os_compute_api:os-quota-sets:update');
+  if (req.query.has('user_id')) throw new BadRequest('Per-user quotas are not offered by this cloud; set the project quota.');
+  const projectId = req.params.project_id;
+  const { force, ...body } = parseBody(req, UpdateSchema).quota_set;
+  const limits = limitsOfBody(req, body, COMPUTE_QUOTAS);
+  if (!(force !== undefined && Force.parse(force))) {
+    const inUse = await usageOf(req, projectId);
+    for (const [name, limit] of Object.entries(limits)) {
+      const used = inUse[name] ?? 0;
+      if (limit >= 0 && limit < used) throw new BadRequest(`Quota limit ${limit} for ${name} must be greater than or equal to already used and reserved ${used}.`);
+    }
+  }
+  return json(200, { quota_set: limitsView(req, await setProjectLimits(projectId, limits)) });
+}
+
+async function reset(req: ApiRequest): Promise<ApiResponse> {
+  authorizeAdmin(req, 'os_compute_api:os-quota-sets:delete');
+  await resetProjectLimits(req.params.project_id);
+  return { status: 202 };
 }
 
 export const quotaSetRoutes: Route[] = [
   { method: 'GET', path: '/compute/v2.1/os-quota-sets/{project_id}', service: 'compute', handler: show },
-  { method: 'GET', path: '/compute/v2.1/os-quota-sets/{project_id}/defaults', service: 'compute', handler: show },
+  { method: 'PUT', path: '/compute/v2.1/os-quota-sets/{project_id}', service: 'compute', handler: update },
+  { method: 'DELETE', path: '/compute/v2.1/os-quota-sets/{project_id}', service: 'compute', handler: reset },
+  { method: 'GET', path: '/compute/v2.1/os-quota-sets/{project_id}/defaults', service: 'compute', handler: defaults },
   { method: 'GET', path: '/compute/v2.1/os-quota-sets/{project_id}/detail', service: 'compute', handler: detail },
 ];

@@ -10,6 +10,7 @@ import { flavorRoutes } from './flavors.js';
 import { hypervisorRoutes } from './hypervisors.js';
 import { keypairRoutes } from './keypairs.js';
 import { limitRoutes } from './limits.js';
+import { quotaClassSetRoutes } from './quota-class-sets.js';
 import { quotaSetRoutes } from './quota-sets.js';
 import { remoteConsoleRoutes } from './remote-consoles.js';
 import { serverIpsRoutes } from './server-ips.js';
@@ -40,6 +41,7 @@ export const computeRoutes: Route[] = [
   ...serverGroupRoutes,
   ...limitRoutes,
   ...quotaSetRoutes,
+  ...quotaClassSetRoutes,
   ...availabilityZoneRoutes,
   ...serviceRoutes,
   ...hypervisorRoutes,

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { config } from '../../../shared/config.js';
 import { imageMetaOf, type Instance } from '../../../shared/domain/instance.js';
 import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
-import { QUOTA_DEFAULTS } from '../../../shared/domain/quota.js';
+import { enforceable, type ComputeLimits } from '../../../shared/domain/quota.js';
+import { projectLimits } from '../../../shared/store/quota-limits.js';
+import { checkMetadataItems } from './server-metadata.js';
 import { BadRequest, QuotaExceeded } from '../../../shared/errors.js';
 import { SchedulerMessageSchema } from '../../../shared/messages/scheduler.js';
 import { sendMessage } from '../../../shared/messages/send.js';
@@ -25,9 +27,7 @@ import { flavorVisibleTo } from './policy.js';
 import { allocatePorts, resolveNics, resolveSecurityGroups, type NicRequest } from './server-networks.js';
 
 const uuid = z.string().uuid();
-const MetadataSchema = z
-  .record(z.string().min(1).max(255), z.string().max(255))
-  .refine((m) => Object.keys(m).length <= QUOTA_DEFAULTS.metadata_items, 'too many metadata items');
+const MetadataSchema = z.record(z.string().min(1).max(255), z.string().max(255));
 
 /** Name of a server (Nova 2.1: 1–255 characters, no leading or trailing whitespace). */
 export const ServerName = z.string().min(1).max(255).regex(/^\S(.*\S)?$/s, 'must not start or end with whitespace');
@@ -111,6 +111,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   const { server } = body;
   checkFieldsOfVersion(req.microversion, server);
   const group = await requestedGroup(req, body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints']);
+  const limits = await projectLimits(req.auth.project_id);
+  if (server.metadata) checkMetadataItems(server.metadata, limits);
   const minCount = server.min_count ?? 1;
   const maxCount = server.max_count ?? minCount;
   if (minCount > maxCount) throw new BadRequest('min_count must be <= max_count');
@@ -137,7 +139,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   // Shown by name, as Nova reads them back from Neutron (the CLI sends ids).
   const securityGroupNames = await Promise.all(securityGroupIds.map(async (id) => (await getSecurityGroup(id))?.name ?? id));
 
-  const count = await instancesToCreate(req.auth.project_id, flavor, minCount, maxCount);
+  const count = await instancesToCreate(req.auth.project_id, limits, flavor, minCount, maxCount);
   const reservationId = `r-${randomUUID().slice(0, 8)}`;
   const now = new Date().toISOString();
   const instances: Instance[] = Array.from({ length: count }, (_, k): Instance => {
@@ -190,7 +192,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     i.device_tags = ports.deviceTags.get(i.id) ?? {};
   }
   try {
-    await createInstances(instances, undefined, group ? joinGroupItems(group.id, instances) : []);
+    const serverLimits = { instances: enforceable(limits.instances), cores: enforceable(limits.cores), ram: enforceable(limits.ram) };
+    await createInstances(instances, serverLimits, group ? joinGroupItems(group.id, instances, enforceable(limits.server_group_members)) : []);
   } catch (err) {
     await ports.release();
     if (err instanceof QuotaExceededError) throw new QuotaExceeded(err.message);
@@ -224,13 +227,13 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
  * As Nova: create as many as the quota leaves room for between min_count and max_count. The
  * transaction in createInstances still enforces the quota if a parallel create took the room.
  */
-async function instancesToCreate(projectId: string, flavor: { vcpus: number; ram: number }, min: number, max: number): Promise<number> {
+async function instancesToCreate(projectId: string, limits: ComputeLimits, flavor: { vcpus: number; ram: number }, min: number, max: number): Promise<number> {
   if (min === max) return max;
   const used = await getQuotaUsage(projectId);
   const room = Math.min(
-    QUOTA_DEFAULTS.instances - used.instances,
-    Math.floor((QUOTA_DEFAULTS.cores - used.cores) / Math.max(flavor.vcpus, 1)),
-    Math.floor((QUOTA_DEFAULTS.ram - used.ram) / Math.max(flavor.ram, 1)),
+    enforceable(limits.instances) - used.instances,
+    Math.floor((enforceable(limits.cores) - used.cores) / Math.max(flavor.vcpus, 1)),
+    Math.floor((enforceable(limits.ram) - used.ram) / Math.max(flavor.ram, 1)),
   );
   return Math.max(min, Math.min(max, room));
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { enforceable } from '../../../shared/domain/quota.js';
 import { ServerGroupPolicy, type ServerGroup } from '../../../shared/domain/server-group.js';
+import { projectLimits } from '../../../shared/store/quota-limits.js';
 import { BadRequest, NotFound, QuotaExceeded } from '../../../shared/errors.js';
 import { createServerGroup, deleteServerGroup, getServerGroup, listMembers, listServerGroups, ServerGroupQuotaExceeded } from '../../../shared/store/server-groups.js';
 import { json, parseBody, parseQuery } from '../http/body.js';
@@ -74,7 +76,7 @@ async function createGroup(req: ApiRequest): Promise<ApiResponse> {
     created_at: new Date().toISOString(),
   };
   try {
-    await createServerGroup(group);
+    await createServerGroup(group, enforceable((await projectLimits(req.auth.project_id)).server_groups));
   } catch (err) {
     if (err instanceof ServerGroupQuotaExceeded) throw new QuotaExceeded(err.message);
     throw err;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { QUOTA_DEFAULTS } from '../../../shared/domain/quota.js';
+import type { ComputeLimits } from '../../../shared/domain/quota.js';
+import { projectLimits } from '../../../shared/store/quota-limits.js';
 import { BadRequest, NotFound, QuotaExceeded } from '../../../shared/errors.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
@@ -10,9 +11,11 @@ const Metadata = z.record(z.string().min(1).max(255), z.string().max(255));
 const MetadataBody = z.strictObject({ metadata: Metadata });
 const MetaItemBody = z.strictObject({ meta: Metadata });
 
-function checkQuota(metadata: Record<string, string>): void {
-  if (Object.keys(metadata).length > QUOTA_DEFAULTS.metadata_items) {
-    throw new QuotaExceeded(`Quota exceeded for metadata_items: Maximum number of metadata items exceeds ${QUOTA_DEFAULTS.metadata_items}`);
+/** Nova's metadata_items quota: 403 past the project's limit (-1: none). */
+export function checkMetadataItems(metadata: Record<string, string>, limits: ComputeLimits): void {
+  const limit = limits.metadata_items;
+  if (limit >= 0 && Object.keys(metadata).length > limit) {
+    throw new QuotaExceeded(`Quota exceeded for metadata_items: Maximum number of metadata items exceeds ${limit}`);
   }
 }
 
@@ -20,10 +23,12 @@ function checkQuota(metadata: Record<string, string>): void {
 function writeMetadata(replace: boolean) {
   return async (req: ApiRequest): Promise<ApiResponse> => {
     const { metadata } = parseBody(req, MetadataBody);
-    checkNotLocked(req, await loadInstance(req));
+    const instance = await loadInstance(req);
+    checkNotLocked(req, instance);
+    const limits = await projectLimits(instance.project_id);
     const updated = await modifyInstance(req, (i) => {
       const next = replace ? metadata : { ...i.metadata, ...metadata };
-      checkQuota(next);
+      checkMetadataItems(next, limits);
       return { metadata: next };
     });
     return json(200, { metadata: updated.metadata });
@@ -46,10 +51,12 @@ async function setMetaItem(req: ApiRequest): Promise<ApiResponse> {
   const key = req.params.key;
   if (Object.keys(meta).length !== 1) throw new BadRequest('Request body contains too many items');
   if (!(key in meta)) throw new BadRequest('Request body and URI mismatch');
-  checkNotLocked(req, await loadInstance(req));
+  const instance = await loadInstance(req);
+  checkNotLocked(req, instance);
+  const limits = await projectLimits(instance.project_id);
   await modifyInstance(req, (i) => {
     const next = { ...i.metadata, [key]: meta[key] };
-    checkQuota(next);
+    checkMetadataItems(next, limits);
     return { metadata: next };
   });
   return json(200, { meta });

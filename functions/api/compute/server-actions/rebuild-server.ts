@@ -4,7 +4,8 @@ import type { Image } from '../../../../shared/domain/image.js';
 import type { Instance } from '../../../../shared/domain/instance.js';
 import { imageMetaOf } from '../../../../shared/domain/instance.js';
 import { InstanceActionName, TaskState, VmState } from '../../../../shared/domain/instance-states.js';
-import { QUOTA_DEFAULTS } from '../../../../shared/domain/quota.js';
+import { projectLimits } from '../../../../shared/store/quota-limits.js';
+import { checkMetadataItems } from '../server-metadata.js';
 import { BadRequest } from '../../../../shared/errors.js';
 import { spawnCommandFor } from '../../../../shared/messages/host-commands.js';
 import { getImage } from '../../../../shared/store/images.js';
@@ -21,10 +22,7 @@ import type { ServerAction } from './server-action.js';
 const RebuildSchema = z.strictObject({
   imageRef: z.string().min(1),
   name: ServerName.optional(),
-  metadata: z
-    .record(z.string().min(1).max(255), z.string().max(255))
-    .refine((m) => Object.keys(m).length <= QUOTA_DEFAULTS.metadata_items, 'too many metadata items')
-    .optional(),
+  metadata: z.record(z.string().min(1).max(255), z.string().max(255)).optional(),
   adminPass: z.string().optional(),
   accessIPv4: z.string().optional(),
   accessIPv6: z.string().optional(),
@@ -57,6 +55,7 @@ async function rebuildImage(req: ApiRequest, ref: string, instance: Instance): P
 async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
   const schema = req.microversion.atLeast('2.19') ? RebuildSchemaV219 : RebuildSchema;
   const request: z.infer<typeof RebuildSchemaV219> = validate(schema, body);
+  if (request.metadata) checkMetadataItems(request.metadata, await projectLimits(req.auth.project_id));
   // Checked before the image, so a server in a wrong state gets the 409 whatever the image.
   const image = await rebuildImage(req, request.imageRef, await loadForImageCheck(req));
   const updated = await startGuestTask(req, {
