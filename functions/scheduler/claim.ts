@@ -1,4 +1,4 @@
-import type { Host } from '../../shared/domain/host.js';
+import { zoneOf, type Host } from '../../shared/domain/host.js';
 import type { Instance } from '../../shared/domain/instance.js';
 import { TaskState } from '../../shared/domain/instance-states.js';
 import { keys } from '../../shared/store/keys.js';
@@ -45,7 +45,7 @@ export async function claimHost(host: Host, instance: Instance, spec: RequestSpe
     host: host.host,
     claimed_host: host.host,
     // As in Nova, an instance scheduled without a zone takes its host's zone.
-    availability_zone: host.availability_zone,
+    availability_zone: zoneOf(host),
     task_state: TaskState.SPAWNING,
     task_deadline: deadlineFor(TaskState.SPAWNING),
   });

@@ -11,6 +11,8 @@ export interface RequestSpec {
   availabilityZone: string | null;
   /** Hosts that already failed to build it. */
   ignoreHosts: string[];
+  projectId: string;
+  flavorExtraSpecs: Record<string, string>;
   /** Its server group's policy and where the other members are; absent = no group. */
   group?: GroupPlacement;
 }
@@ -23,6 +25,8 @@ export function requestSpecOf(i: Instance, group?: GroupPlacement): RequestSpec 
     diskGb: diskOf(i),
     availabilityZone: i.availability_zone,
     ignoreHosts: i.attempted_hosts,
+    projectId: i.project_id,
+    flavorExtraSpecs: i.flavor.extra_specs,
     group,
   };
 }

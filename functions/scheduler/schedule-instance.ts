@@ -9,6 +9,7 @@ import { HostCommandSchema } from '../../shared/messages/host.js';
 import type { BuildRequestSchema } from '../../shared/messages/scheduler.js';
 import { getHost, listHosts } from '../../shared/store/hosts.js';
 import { getInstance, updateInstance } from '../../shared/store/instances.js';
+import { listAggregates } from '../../shared/store/aggregates.js';
 import { getServerGroup, readPlacement } from '../../shared/store/server-groups.js';
 import { claimHost } from './claim.js';
 import { requestSpecOf } from './request-spec.js';
@@ -40,7 +41,8 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
     }
     const group = instance.server_group_id ? await getServerGroup(instance.server_group_id) : undefined;
     const spec = requestSpecOf(instance, group && (await readPlacement(group)));
-    const selection = selectHosts(await listHosts(), spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME });
+    const [hosts, aggregates] = await Promise.all([listHosts(), listAggregates()]);
+    const selection = selectHosts(hosts, spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME, aggregates });
     const best = selection.hosts[0];
     if (!best) return failNoValidHost(instance, noValidHostMessage(selection));
 

@@ -53,6 +53,8 @@ export const HostSchema = z.object({
   status: z.enum(['enabled', 'disabled']),
   disabled_reason: z.string().nullable(),
   forced_down: z.boolean().default(false),
+  /** The zone an aggregate with an availability_zone gives the host; it wins over the registered one. */
+  aggregate_zone: z.string().nullable().default(null),
   last_heartbeat: z.string(),
   queue_url: z.string(),
   service_id: z.string(),
@@ -64,3 +66,6 @@ export type Host = z.infer<typeof HostSchema>;
 export function isHostUp(host: Pick<Host, 'last_heartbeat' | 'forced_down'>, downAfterSeconds: number, now = Date.now()): boolean {
   return !host.forced_down && now - Date.parse(host.last_heartbeat) <= downAfterSeconds * 1000;
 }
+
+/** The availability zone a host is in: its aggregates' if they give it one, otherwise the one it registered with. */
+export const zoneOf = (h: Pick<Host, 'availability_zone' | 'aggregate_zone'>) => h.aggregate_zone ?? h.availability_zone;

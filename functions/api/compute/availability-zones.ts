@@ -1,4 +1,4 @@
-import type { Host } from '../../../shared/domain/host.js';
+import { zoneOf, type Host } from '../../../shared/domain/host.js';
 import { listHosts } from '../../../shared/store/hosts.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
@@ -13,8 +13,8 @@ const BASE = '/compute/v2.1/os-availability-zone';
  * control plane here has no long-running services to show in it.
  */
 export function zonesOf(hosts: Host[]): { available: string[]; unavailable: string[] } {
-  const available = new Set(hosts.filter((h) => h.status === 'enabled').map((h) => h.availability_zone));
-  const unavailable = new Set(hosts.map((h) => h.availability_zone).filter((z) => !available.has(z)));
+  const available = new Set(hosts.filter((h) => h.status === 'enabled').map(zoneOf));
+  const unavailable = new Set(hosts.map(zoneOf).filter((z) => !available.has(z)));
   return { available: [...available].sort(), unavailable: [...unavailable].sort() };
 }
 
@@ -37,7 +37,7 @@ export function zoneDetail(hosts: Host[], now = Date.now()) {
         zoneState: { available: true },
         hosts: Object.fromEntries(
           hosts
-            .filter((h) => h.availability_zone === zoneName && h.status === 'enabled')
+            .filter((h) => zoneOf(h) === zoneName && h.status === 'enabled')
             .map((h) => [
               h.host,
               { [COMPUTE_BINARY]: { available: hostState(h, now) === 'up', active: true, updated_at: h.last_heartbeat } },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { config } from '../../../shared/config.js';
+import { zoneOf } from '../../../shared/domain/host.js';
 import { imageMetaOf, type Instance } from '../../../shared/domain/instance.js';
 import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
 import { enforceable, type ComputeLimits } from '../../../shared/domain/quota.js';
@@ -244,6 +245,6 @@ function requestedNetworks(nics: NicRequest[]): Instance['requested_networks'] {
 }
 
 async function checkZone(zone: string): Promise<void> {
-  const zones = new Set((await listHosts()).map((h) => h.availability_zone));
+  const zones = new Set((await listHosts()).map(zoneOf));
   if (!zones.has(zone)) throw new BadRequest(`The requested availability zone is not available`);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Host } from '../../../shared/domain/host.js';
+import { zoneOf, type Host } from '../../../shared/domain/host.js';
 import { BadRequest, NotFound } from '../../../shared/errors.js';
 import { getHost, listHosts, setHostForcedDown, setHostStatus } from '../../../shared/store/hosts.js';
 import { json, parseBody } from '../http/body.js';
@@ -20,7 +20,7 @@ export function serviceView(host: Host, now = Date.now(), withForcedDown = false
     id: legacyId(host.service_id),
     binary: COMPUTE_BINARY,
     host: host.host,
-    zone: host.availability_zone,
+    zone: zoneOf(host),
     status: host.status,
     state: hostState(host, now),
     disabled_reason: host.disabled_reason,

@@ -1,3 +1,4 @@
+import { AggregateInstanceExtraSpecsFilter, AggregateMultiTenancyIsolation } from './aggregate-filters.js';
 import { AvailabilityZoneFilter } from './availability-zone-filter.js';
 import { ComputeFilter } from './compute-filter.js';
 import { DiskFilter } from './disk-filter.js';
@@ -17,4 +18,6 @@ export const enabledFilters: HostFilter[] = [
   DiskFilter,
   ServerGroupAffinityFilter,
   ServerGroupAntiAffinityFilter,
+  AggregateInstanceExtraSpecsFilter,
+  AggregateMultiTenancyIsolation,
 ];

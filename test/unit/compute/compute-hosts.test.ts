@@ -32,6 +32,7 @@ const host = (name: string, extra: Partial<Host> = {}): Host => ({
   status: 'enabled',
   disabled_reason: null,
   forced_down: false,
+  aggregate_zone: null,
   last_heartbeat: '2026-06-01T11:59:40Z',
   queue_url: 'http://sqs.test/host',
   service_id: '3',
