@@ -8,6 +8,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../infra/local/state-dir.js';
+import { consoles } from './benchmarks/consoles.js';
 import { createLatency } from './benchmarks/create-latency.js';
 import { imageUpload } from './benchmarks/image-upload.js';
 import { listServers } from './benchmarks/list-servers.js';
@@ -18,7 +19,7 @@ import { realGuests } from './benchmarks/real-guests.js';
 import { stopAllClouds } from './local-cloud.js';
 import type { Benchmark, BenchResult } from './result.js';
 
-const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload, network];
+const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload, network, consoles];
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = args.only ? new Set(args.only.split(',')) : undefined;

@@ -77,7 +77,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   log.info('host agent starting', { driver: driver.name, state_dir: config.state_dir, known_guests: state.guests().length });
 
   // Before registering: the console address is part of the registration.
-  const consoleProxy = await startConsoleProxy(config, driver, state, log);
+  const consoleProxy = await startConsoleProxy(config, driver, state, reporter, log);
   const inventory = inventoryOf(config, await driver.getInventory(), consoleProxy?.url);
   const sqs = overrides.sqs ?? queues();
 

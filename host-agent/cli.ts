@@ -12,6 +12,11 @@ commands:
              unit, register the host (--root DIR installs under DIR; --no-register skips it)
   status     show the host's health and its guests (--json for JSON)
 
+options of install only:
+  --console-public-key PEM        the console token verification key (SPKI PEM; the stack's
+                                  ConsolePublicKeyParameter), written to
+                                  /etc/novaless/console-verify.pem and named in the config
+
 options of run, install and status (each overrides the config file; HOST_AGENT_<NAME> variables work too):
   --config FILE                   JSON config file
 ${CONFIG_OVERRIDES.map((o) => `  --${o.flag} ${o.kind === 'number' ? 'N' : 'VALUE'}`.padEnd(34) + `(${envVarOf(o.flag)})`).join('\n')}
@@ -29,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h' },
         root: { type: 'string' },
         'no-register': { type: 'boolean' },
+        'console-public-key': { type: 'string' },
         json: { type: 'boolean' },
         ...Object.fromEntries(CONFIG_OVERRIDES.map((o) => [o.flag, { type: 'string' as const }])),
       },

@@ -10,7 +10,9 @@ import type { Construct } from 'constructs';
 import {
   adminPasswordParameter,
   conductorQueue,
+  consoleKeyParameter,
   consoleObjectPrefix,
+  consolePublicKeyParameter,
   functionSettings,
   imageObjectPrefix,
   imageUploadPrefix,
@@ -20,6 +22,7 @@ import {
   tokenKeyParameter,
 } from '../shared/resources.js';
 import { Bootstrap } from './constructs/bootstrap.js';
+import { ConsoleKeyPair } from './constructs/console-key-pair.js';
 import { ControlQueues } from './constructs/control-queues.js';
 import { EdgeKeyStore } from './constructs/edge-key-store.js';
 import { GeneratedSecureParameters } from './constructs/generated-secure-parameters.js';
@@ -49,6 +52,11 @@ export class NovalessStack extends Stack {
       { id: 'TokenKey', name: tokenKeyParameter, description: 'novaless token signing key', length: 64 },
       { id: 'AdminPassword', name: adminPasswordParameter, description: 'novaless admin password', length: 32 },
     ]);
+
+    const consoleKeys = new ConsoleKeyPair(this, 'ConsoleKeys', {
+      privateKeyParameterName: consoleKeyParameter,
+      publicKeyParameterName: consolePublicKeyParameter,
+    });
 
     const hostQueuesArn = queues.hostQueuesArn();
     const environment = {
@@ -83,6 +91,10 @@ export class NovalessStack extends Stack {
     bucket.grantRead(api, `${consoleObjectPrefix}*`);
     secrets.grantRead(tokenKeyParameter, api);
     api.node.addDependency(secrets.creatorOf(tokenKeyParameter));
+    // Console tokens: the API alone signs them (hosts get the public key from the plain parameter).
+    api.addEnvironment('CONSOLE_KEY_PARAMETER', consoleKeyParameter);
+    consoleKeys.grantSign(api);
+    api.node.addDependency(consoleKeys.resource);
     const publicApi = new PublicApi(this, 'PublicApi', { handler: api });
 
     const edgeKeys = new EdgeKeyStore(this, 'EdgeKeys', {
@@ -170,6 +182,10 @@ export class NovalessStack extends Stack {
     new CfnOutput(this, 'ImageBucketName', { value: bucket.bucketName });
     new CfnOutput(this, 'HostAgentPolicyArn', { value: hostAgents.policy.managedPolicyArn });
     new CfnOutput(this, 'HostAgentGroupName', { value: hostAgents.group.groupName });
+    new CfnOutput(this, 'ConsolePublicKeyParameter', {
+      value: consolePublicKeyParameter,
+      description: 'host-agent install --console-public-key "$(aws ssm get-parameter --name <this> --query Parameter.Value --output text)"',
+    });
     new CfnOutput(this, 'AdminPasswordParameter', {
       value: adminPasswordParameter,
       description: 'aws ssm get-parameter --with-decryption --name <this> gives the admin password',

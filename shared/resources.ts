@@ -59,6 +59,10 @@ export const localImageBucket = `${PREFIX}-images`;
 /** The signing key for tokens: an SSM SecureString in AWS, a file in the state dir locally. */
 export const tokenKeyParameter = `/${PREFIX}/token-signing-key`;
 
+/** The console token key pair (Ed25519): the API signs with the SecureString, hosts verify with the plain one. */
+export const consoleKeyParameter = `/${PREFIX}/console-signing-key`;
+export const consolePublicKeyParameter = `/${PREFIX}/console-verify-key`;
+
 export const sweeper = { intervalSeconds: 30 };
 
 /** The admin password the bootstrap function sets on first deploy: an SSM SecureString in AWS. */

@@ -5,6 +5,7 @@ import { ConductorMessageSchema, type ConductorMessage } from '../../shared/mess
 import { parseMessage } from '../../shared/messages/parse.js';
 import { onActionDone } from './reports/action-done.js';
 import { onActionFailed } from './reports/action-failed.js';
+import { onConsoleClosed, onConsoleOpened } from './reports/console-session.js';
 import { onDestroyed } from './reports/destroyed.js';
 import { onHeartbeat } from './reports/heartbeat.js';
 import { onNetworkResync, onNetworkSyncRequest } from './reports/network-sync-request.js';
@@ -26,6 +27,8 @@ const handlers: Handlers = {
   ports_plugged: onPortsPlugged,
   network_sync_request: onNetworkSyncRequest,
   network_resync: onNetworkResync,
+  console_opened: onConsoleOpened,
+  console_closed: onConsoleClosed,
 };
 
 async function onRecord(record: SQSRecord): Promise<void> {

@@ -7,7 +7,9 @@ import type { ComputeDriver } from '../drivers/driver.js';
 import { instancePaths } from '../drivers/qemu/instance-dir.js';
 import { QemuDriver } from '../drivers/qemu/qemu-driver.js';
 import type { LocalState } from '../local-state.js';
+import type { Reporter } from '../reports.js';
 import { startConsoleServer, type ConsoleServer } from './console-server.js';
+import { consoleSessionReporter } from './session-reports.js';
 import { consoleTlsFiles } from './tls-certificate.js';
 import { UsedTokens } from './used-tokens.js';
 
@@ -17,7 +19,13 @@ import { UsedTokens } from './used-tokens.js';
  * to register (`console.url`, or https://<host_ip>:<port>), or undefined: then the host
  * registers no console address and the API answers Nova's 400 for an unavailable console type.
  */
-export async function startConsoleProxy(config: AgentConfig, driver: ComputeDriver, state: LocalState, log: Logger): Promise<{ server: ConsoleServer; url: string } | undefined> {
+export async function startConsoleProxy(
+  config: AgentConfig,
+  driver: ComputeDriver,
+  state: LocalState,
+  reporter: Reporter,
+  log: Logger,
+): Promise<{ server: ConsoleServer; url: string } | undefined> {
   const c = config.console;
   if (!c.public_key_file) {
     log.info('no console.public_key_file configured: this host offers no consoles');
@@ -48,6 +56,7 @@ export async function startConsoleProxy(config: AgentConfig, driver: ComputeDriv
       return protocol === 'vnc' ? paths.vnc : paths.serial;
     },
     log,
+    onSession: consoleSessionReporter(reporter, log),
   });
   return { server, url };
 }

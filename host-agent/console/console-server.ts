@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConsoleProtocol, ConsoleTokenClaims } from '../../shared/console/console-token.js';
 import { AccessRefused, authorizeUpgrade } from './console-access.js';
-import { connectGuestSocket, relay } from './console-relay.js';
+import { connectGuestSocket, relay, type RelayResult } from './console-relay.js';
 import { serveStatic } from './static-files.js';
 import type { TlsFiles } from './tls-certificate.js';
 import type { UsedTokens } from './used-tokens.js';
@@ -26,6 +26,15 @@ export interface ConsoleServerOptions {
   /** The unix socket of a guest's console, or undefined when this host does not run the guest. */
   socketOf: (instanceId: string, protocol: ConsoleProtocol) => string | undefined;
   log: Logger;
+  /** Told of each session as it opens and as it ends (the agent reports them to the conductor); never awaited. */
+  onSession?: (event: ConsoleSessionEvent) => void;
+}
+
+/** A console session's start (no `closedAt`) or end, with the claims of the token that opened it. */
+export interface ConsoleSessionEvent {
+  claims: ConsoleTokenClaims;
+  openedAt: Date;
+  closed?: { at: Date; relay: RelayResult };
 }
 
 export interface ConsoleServer {
@@ -77,13 +86,16 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
           const key = keyOf(granted);
           const sessions = open.get(key) ?? new Set<WebSocket>();
           open.set(key, sessions.add(ws));
-          const opened = Date.now();
+          const opened = new Date();
           const who = { instance_id: granted.sub, protocol: granted.proto, jti: granted.jti, user_id: granted.uid, project_id: granted.pid, request_id: granted.rid, peer };
           o.log.info('console opened', who);
+          o.onSession?.({ claims: granted, openedAt: opened });
           void relay(ws, guest).then((r) => {
             sessions.delete(ws);
             if (!sessions.size) open.delete(key);
-            o.log.info('console closed', { ...who, seconds: Math.round((Date.now() - opened) / 100) / 10, ended_by: r.endedBy, bytes_to_client: r.bytesToClient, bytes_from_client: r.bytesFromClient });
+            const closed = new Date();
+            o.log.info('console closed', { ...who, seconds: Math.round((closed.getTime() - opened.getTime()) / 100) / 10, ended_by: r.endedBy, bytes_to_client: r.bytesToClient, bytes_from_client: r.bytesFromClient });
+            o.onSession?.({ claims: granted, openedAt: opened, closed: { at: closed, relay: r } });
           });
         });
       } catch (error) {

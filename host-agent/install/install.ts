@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queues } from '../../shared/aws.js';
+import { consolePublicKey } from '../../shared/console/console-keys.js';
 import { inventoryOf } from '../agent.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { createDriver } from '../drivers/index.js';
@@ -21,6 +22,7 @@ export function installPaths(root: string) {
     environmentFile: join(root, 'etc/novaless/host-agent.env'),
     unitFile: join(root, 'etc/systemd/system', UNIT_NAME),
     stateDir: join(root, 'var/lib/novaless/host-agent'),
+    consolePublicKeyFile: join(root, 'etc/novaless/console-verify.pem'),
   };
 }
 
@@ -29,7 +31,11 @@ const FORWARDED_ENV = ['AWS_REGION', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_SQS',
 
 export interface InstallOptions {
   root: string;
-  /** Config flags as `run` takes them (host, conductor-queue-url, image-bucket, ...), plus `config` for a base file. */
+  /**
+   * Config flags as `run` takes them (host, conductor-queue-url, image-bucket, ...), plus `config`
+   * for a base file and `console-public-key`: the console verification key itself (SPKI PEM, the
+   * stack's ConsolePublicKeyParameter), written to a file the config names.
+   */
   flags: Record<string, string | undefined>;
   env: Record<string, string | undefined>;
   /** Send the `register` report and wait for the host's queue (off for tests without a cloud). */
@@ -54,7 +60,12 @@ export interface InstallResult {
  */
 export async function install(o: InstallOptions): Promise<InstallResult> {
   const paths = installPaths(o.root);
-  const config = await loadAgentConfig({ file: o.flags.config, flags: { 'state-dir': paths.stateDir, ...o.flags }, env: o.env });
+  const { 'console-public-key': consoleKeyPem, ...flags } = o.flags;
+  // Checked before anything is written: a private key, or no key at all, is refused here. A PEM
+  // handed over in one line (an environment variable) has its newlines written as \n.
+  const consoleKey = consoleKeyPem ? consolePublicKey(consoleKeyPem.replace(/\\n/g, '\n'), '--console-public-key') : undefined;
+  if (consoleKey) flags['console-public-key-file'] = paths.consolePublicKeyFile;
+  const config = await loadAgentConfig({ file: flags.config, flags: { 'state-dir': paths.stateDir, ...flags }, env: o.env });
 
   const { checks, virtType } = await checkPrerequisites(config);
   for (const check of checks) o.say(`${check.ok ? 'ok  ' : check.required ? 'FAIL' : 'warn'} ${check.name}: ${check.detail}`);
@@ -71,10 +82,11 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
   await mkdir(dirname(paths.unitFile), { recursive: true });
   await mkdir(config.state_dir, { recursive: true, mode: 0o700 });
   await writeFile(paths.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  if (consoleKey) await writeFile(paths.consolePublicKeyFile, consoleKey.export({ type: 'spki', format: 'pem' }).toString(), { mode: 0o644 });
   const forwarded = FORWARDED_ENV.filter((name) => o.env[name]).map((name) => `${name}=${o.env[name]}`);
   await writeFile(paths.environmentFile, `# AWS SDK settings of the novaless host agent\n${forwarded.join('\n')}\n`, { mode: 0o600 });
   await writeFile(paths.unitFile, systemdUnit({ execStart: [process.execPath, '--import', 'tsx', CLI], configFile: paths.configFile, environmentFile: paths.environmentFile }));
-  const files = [paths.configFile, paths.environmentFile, paths.unitFile];
+  const files = [paths.configFile, paths.environmentFile, paths.unitFile, ...(consoleKey ? [paths.consolePublicKeyFile] : [])];
   o.say(`wrote ${files.join(', ')} (driver ${config.driver}, virt type ${virtType})`);
   if (o.root === '/') o.say(`start it with: systemctl daemon-reload && systemctl enable --now ${paths.unitFile.split('/').pop()}`);
 

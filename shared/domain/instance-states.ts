@@ -161,6 +161,8 @@ export const InstanceActionName = {
   ATTACH_INTERFACE: 'attach_interface',
   DETACH_INTERFACE: 'detach_interface',
   TRIGGER_CRASH_DUMP: 'trigger_crash_dump',
+  /** Not Nova's: a console session the host's proxy opened (recorded by the conductor from the host's report). */
+  CONSOLE: 'console',
 } as const;
 export type InstanceActionName = (typeof InstanceActionName)[keyof typeof InstanceActionName];
 
@@ -182,6 +184,8 @@ export const ACTION_EVENTS: Record<InstanceActionName, string | null> = {
   attach_interface: 'compute_attach_interface',
   detach_interface: 'compute_detach_interface',
   trigger_crash_dump: 'compute_trigger_crash_dump',
+  /** Starts when the proxy accepts the token, finishes when the session ends. */
+  console: 'compute_console_connect',
 };
 
 /**
@@ -192,4 +196,5 @@ export const TASKLESS_ACTIONS: ReadonlySet<InstanceActionName> = new Set([
   InstanceActionName.ATTACH_INTERFACE,
   InstanceActionName.DETACH_INTERFACE,
   InstanceActionName.TRIGGER_CRASH_DUMP,
+  InstanceActionName.CONSOLE,
 ]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConsoleProtocolSchema } from '../console/console-token.js';
 import { HostInventorySchema } from '../domain/host.js';
 import { InstanceActionName } from '../domain/instance-states.js';
 
@@ -98,6 +99,37 @@ export const PortsPluggedReportSchema = z.object({ type: z.literal('ports_plugge
 export const NetworkSyncRequestSchema = z.object({ type: z.literal('network_sync_request'), ...report });
 
 /**
+ * A console session on the host's proxy, from its token's claims: who opened it (the token's
+ * user, project and `request_id`, the request that asked for the URL), when, and until when the
+ * token is valid (its `jti` counts as used until then).
+ */
+const consoleSession = {
+  ...report,
+  instance_id: z.string().uuid(),
+  jti: z.string().uuid(),
+  protocol: ConsoleProtocolSchema,
+  user_id: z.string(),
+  project_id: z.string(),
+  /** The token's `exp`, in seconds since the epoch. */
+  token_expires_at: z.number().int(),
+  opened_at: z.string(),
+};
+
+/** The proxy accepted a console token: the session is open and the token used. */
+export const ConsoleOpenedReportSchema = z.object({ type: z.literal('console_opened'), ...consoleSession });
+
+/** A console session ended (reported on its own: it may arrive before its console_opened). */
+export const ConsoleClosedReportSchema = z.object({
+  type: z.literal('console_closed'),
+  ...consoleSession,
+  closed_at: z.string(),
+  /** Who ended it: `client`, `guest` (QEMU closed the socket: stopped, deleted), or an error. */
+  ended_by: z.string(),
+  bytes_to_client: z.number().int().nonnegative(),
+  bytes_from_client: z.number().int().nonnegative(),
+});
+
+/**
  * Not a host's report: the control plane's own second look at some hosts' plans a few seconds
  * after a change, once DynamoDB's list indexes (eventually consistent) have caught up with it.
  */
@@ -114,5 +146,7 @@ export const ConductorMessageSchema = z.discriminatedUnion('type', [
   PortsPluggedReportSchema,
   NetworkSyncRequestSchema,
   NetworkResyncSchema,
+  ConsoleOpenedReportSchema,
+  ConsoleClosedReportSchema,
 ]);
 export type ConductorMessage = z.infer<typeof ConductorMessageSchema>;

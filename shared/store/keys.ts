@@ -19,6 +19,7 @@
  * | role name         | ROLENAME#<name>      | NAME               | (guard: makes names unique, holds `role_id`) |                 |                         |
  * | role assignment   | PROJECT#<pid>        | ASSIGNMENT#<uid>#<role id> | USER#<uid>#ASSIGNMENTS / <pid>#<role id> | TYPE#ASSIGNMENT / <pid>#<uid>#<role id> |  |
  * | quota usage       | PROJECT#<pid>        | QUOTA_USAGE        |                                     |                          |                         |
+ * | used console token | CONSOLETOKEN#<jti> | USED             | (`expires_at` = the token's expiry: TTL) |          |                         |
  * | token revocation  | REVOKED#<token or event id> | REVOKED     |                                     | TYPE#REVOCATION / <iso expiry> |                   |
  */
 export const keys = {
@@ -43,6 +44,7 @@ export const keys = {
   }),
   quotaUsage: (projectId: string) => ({ pk: `PROJECT#${projectId}`, sk: 'QUOTA_USAGE' }),
   revocation: (tokenId: string) => ({ pk: `REVOKED#${tokenId}`, sk: 'REVOKED' }),
+  usedConsoleToken: (jti: string) => ({ pk: `CONSOLETOKEN#${jti}`, sk: 'USED' }),
 } as const;
 
 export const byType = (type: string) => `TYPE#${type}`;

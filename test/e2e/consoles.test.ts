@@ -264,7 +264,46 @@ describe('consoles: noVNC in a browser and the serial console, through the host 
     expect((await show(token, adminToken, '2.30')).status).toBe(400);
     expect((await show('not-a-token', adminToken)).status).toBe(404);
     expect((await show(`${token.slice(0, -4)}AAAA`, adminToken)).status).toBe(404);
+    // Once the agent has used it, the API knows (through the conductor queue): 404, as Nova's for a used token.
+    const { ws } = await openSocket(socketUrlOf(url));
+    expect(ws).toBeDefined();
+    ws!.close();
+    await waitFor('the used token to be 404', async () => (await show(token, adminToken)).status === 404, 30_000, 500);
   }, 60_000);
+
+  it('shows each console session in `openstack server event list`, by who opened it, finished when it ends', async () => {
+    const userId = String((await openstackJson(['user', 'show', user.username])).id);
+    const url = await consoleUrl('--serial');
+    const { ws } = await openSocket(url);
+    expect(ws).toBeDefined();
+    type Event = { 'Request ID': string; Action: string };
+    const session = await waitFor(
+      'the console action',
+      async () => {
+        const events = await openstackJson<Event[]>(['server', 'event', 'list', serverId], user);
+        const consoles = await Promise.all(
+          events.filter((e) => e.Action === 'console').map((e) => openstackJson<Row>(['server', 'event', 'show', serverId, e['Request ID']])),
+        );
+        return consoles.find((c) => (c.events as Row[]).some((e) => e.finish_time === null));
+      },
+      30_000,
+      1000,
+    );
+    expect(session).toMatchObject({ action: 'console', user_id: userId, message: null });
+    expect(session.events).toEqual([expect.objectContaining({ event: 'compute_console_connect', result: null, finish_time: null })]);
+    ws!.close();
+    const finished = await waitFor(
+      'the console event to finish',
+      async () => {
+        const shown = await openstackJson<Row>(['server', 'event', 'show', serverId, String(session.request_id)]);
+        return (shown.events as Row[])[0].result === 'Success' ? shown : undefined;
+      },
+      30_000,
+      1000,
+    );
+    const [event] = finished.events as Row[];
+    expect(Date.parse(`${String(event.finish_time)}Z`)).toBeGreaterThanOrEqual(Date.parse(`${String(event.start_time)}Z`));
+  }, 90_000);
 
   it('closes an open console when the server stops, and refuses consoles while it is stopped (409)', async () => {
     const { ws } = await openSocket(await consoleUrl('--serial'));

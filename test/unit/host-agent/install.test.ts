@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cloud, openstack, openstackJson, useCloudEnvironment } from '../../support/cloud.js';
 import { loadAgentConfig } from '../../../host-agent/config.js';
+import { generateConsoleKeyPair } from '../../../shared/console/console-keys.js';
 import { install, installPaths } from '../../../host-agent/install/install.js';
 import { formatStatus, hostStatus } from '../../../host-agent/install/status.js';
 import { silentLogger, tempDir } from './support.js';
@@ -49,6 +50,23 @@ describe('host-agent install', () => {
     expect(status).toMatchObject({ host: 'metal-7', driver: 'qemu', virt_type: 'qemu', guests: [], unknown_guests: [] });
     expect(status.checks.filter((c) => c.required).every((c) => c.ok)).toBe(true);
     expect(formatStatus(status)).toMatch(/^host metal-7: driver qemu, virt type qemu/);
+  });
+
+  it('writes the console public key given as a flag and names it in the config; refuses a private key', async () => {
+    const root = await tempDir('install-console-');
+    const { privatePem, publicPem } = generateConsoleKeyPair();
+    const flags = { host: 'metal-8', 'conductor-queue-url': QUEUE, driver: 'fake' };
+    const result = await install({ root, flags: { ...flags, 'console-public-key': publicPem.trim().replace(/\n/g, '\\n') }, env: {}, register: false, log: silentLogger(), say: () => undefined });
+    const paths = installPaths(root);
+    expect(result.files).toContain(paths.consolePublicKeyFile);
+    expect(await readFile(paths.consolePublicKeyFile, 'utf8')).toBe(publicPem);
+    expect((await loadAgentConfig({ file: paths.configFile })).console.public_key_file).toBe(paths.consolePublicKeyFile);
+
+    const other = await tempDir('install-console-private-');
+    await expect(install({ root: other, flags: { ...flags, 'console-public-key': privatePem }, env: {}, register: false, log: silentLogger(), say: () => undefined })).rejects.toThrow(
+      /holds a private key/,
+    );
+    await expect(stat(installPaths(other).configFile)).rejects.toThrow();
   });
 
   it('stops when the qemu driver has no image bucket', async () => {

@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { NovalessStack } from '../../../infra/stack.js';
 import {
   conductorQueue,
+  consoleKeyParameter,
+  consolePublicKeyParameter,
   deadLetterQueueName,
   edge,
   functionSettings,
@@ -360,6 +362,25 @@ describe('deploy-time resources', () => {
     const [, bootstrap] = only('Custom::NovalessBootstrap');
     expect(bootstrap.Properties.AdminPasswordParameter).toBe('/novaless/admin-password');
     expect(bootstrap.Properties.CodeVersion).toMatch(/^[0-9a-f]{64}\.zip$/);
+  });
+});
+
+describe('console keys', () => {
+  it('makes the key pair at deploy time; the API reads only the signing key, named by CONSOLE_KEY_PARAMETER, after it exists', () => {
+    const [pairId, pair] = only('Custom::NovalessConsoleKeyPair');
+    expect(pair.Properties).toMatchObject({ PrivateKeyParameterName: consoleKeyParameter, PublicKeyParameterName: consolePublicKeyParameter });
+    const [apiId, api] = only('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^novaless API') });
+    expect(api.Properties.Environment.Variables.CONSOLE_KEY_PARAMETER).toBe(consoleKeyParameter);
+    expect(JSON.stringify(template.toJSON().Resources[apiId].DependsOn)).toContain(pairId);
+    const apiRole = (api.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+    const reads = policies
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(apiRole))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((s) => actionsOf(s).includes('ssm:GetParameter'));
+    expect(JSON.stringify(reads)).toContain(`parameter${consoleKeyParameter}`);
+    expect(JSON.stringify(reads)).not.toContain(consolePublicKeyParameter);
+    expect(template.toJSON().Outputs.ConsolePublicKeyParameter.Value).toBe(consolePublicKeyParameter);
   });
 });
 
