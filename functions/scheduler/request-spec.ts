@@ -15,9 +15,18 @@ export interface RequestSpec {
   flavorExtraSpecs: Record<string, string>;
   /** Its server group's policy and where the other members are; absent = no group. */
   group?: GroupPlacement;
+  /** The hosts of the servers named by `same_host` (it must go to one of them) and `different_host` (to none); absent = no hint. */
+  sameHosts?: string[];
+  differentHosts?: string[];
+  /** An admin's forced host: the only candidate, and no filter runs (as in Nova). */
+  forcedHost: string | null;
 }
 
-export function requestSpecOf(i: Instance, group?: GroupPlacement): RequestSpec {
+/** Where the servers a hint names run: hosts of those that have one. */
+export type HostsOf = (instanceIds: string[]) => Promise<string[]>;
+
+export async function requestSpecOf(i: Instance, group: GroupPlacement | undefined, hostsOf: HostsOf): Promise<RequestSpec> {
+  const { same_host, different_host } = i.scheduler_hints;
   return {
     instanceId: i.id,
     vcpus: i.flavor.vcpus,
@@ -28,5 +37,8 @@ export function requestSpecOf(i: Instance, group?: GroupPlacement): RequestSpec 
     projectId: i.project_id,
     flavorExtraSpecs: i.flavor.extra_specs,
     group,
+    ...(same_host && { sameHosts: await hostsOf(same_host) }),
+    ...(different_host && { differentHosts: await hostsOf(different_host) }),
+    forcedHost: i.forced_host,
   };
 }

@@ -40,7 +40,7 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
       return logger.info('instance is no longer waiting for a host', { instance_id: instance.id, task_state: instance.task_state });
     }
     const group = instance.server_group_id ? await getServerGroup(instance.server_group_id) : undefined;
-    const spec = requestSpecOf(instance, group && (await readPlacement(group)));
+    const spec = await requestSpecOf(instance, group && (await readPlacement(group)), hostsOfInstances);
     const [hosts, aggregates] = await Promise.all([listHosts(), listAggregates()]);
     const selection = selectHosts(hosts, spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME, aggregates });
     const best = selection.hosts[0];
@@ -60,6 +60,12 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
     instance = fresh;
   }
   await failNoValidHost(instance, `No valid host was found. Lost the claim race ${lostRoom + lostToGroup} times.`);
+}
+
+/** The hosts the named servers hold claims on (servers not placed, or gone, hold none). */
+async function hostsOfInstances(ids: string[]): Promise<string[]> {
+  const instances = await Promise.all(ids.map((id) => getInstance(id)));
+  return [...new Set(instances.flatMap((i) => (i?.claimed_host ? [i.claimed_host] : [])))];
 }
 
 async function sendSpawn(instance: Instance, requestId: string): Promise<void> {

@@ -13,6 +13,7 @@ export interface Selection {
 }
 
 export function selectHosts(all: Host[], spec: RequestSpec, ctx: FilterContext, filters: HostFilter[] = enabledFilters): Selection {
+  if (spec.forcedHost) return { hosts: all.filter((h) => h.host === spec.forcedHost), rejections: [], considered: all.length };
   let remaining = all;
   const rejections: Selection['rejections'] = [];
   for (const f of filters) {

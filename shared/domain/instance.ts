@@ -69,6 +69,10 @@ export const InstanceSchema = z.object({
   requested_networks: z.union([z.literal('auto'), z.literal('none'), z.array(z.string())]).default('auto'),
   /** Nova's network info cache: rebuilt from the server's ports whenever they or their floating IPs change. */
   addresses: z.record(z.string(), z.array(AddressSchema)).default({}),
+  /** The `same_host` and `different_host` scheduler hints it was booted with (server ids). */
+  scheduler_hints: z.object({ same_host: z.array(z.string()).optional(), different_host: z.array(z.string()).optional() }).default({}),
+  /** The host an admin forced it onto (`availability_zone` `zone:host`): the scheduler's filters are skipped. */
+  forced_host: z.string().nullable().default(null),
   /** The server group it joined at boot (the `group` scheduler hint). */
   server_group_id: z.string().nullable().default(null),
   /** The device tags a boot gave its NICs (microversion 2.32), by port id; the metadata's `devices` show them. */

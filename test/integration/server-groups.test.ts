@@ -196,3 +196,43 @@ describe('scheduling members', () => {
     expect(shown.id).toBe(g.id);
   });
 });
+
+describe('the same_host and different_host hints, and forcing a host', () => {
+  async function boot(p: ProjectMember | { token: string }, hints: Body, zoneName = zone): Promise<Body> {
+    const res = await api('POST', '/compute/v2.1/servers', {
+      token: p.token,
+      headers: at('2.37'),
+      body: { server: { name: uniqueName('hint-vm'), imageRef: imageId, flavorRef: '1', availability_zone: zoneName, networks: 'none' }, 'os:scheduler_hints': hints },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    return waitFor('the server settled', async () => {
+      const s = (await api('GET', `/compute/v2.1/servers/${res.body.server.id}`, { token: adminToken })).body.server as Body;
+      return s.status === 'ACTIVE' || s.status === 'ERROR' ? s : undefined;
+    }, 60_000);
+  }
+
+  it('puts a server beside the servers same_host names and away from those different_host names', async () => {
+    const p = await createProjectMember(uniqueName('hint-p'), adminToken);
+    const first = await boot(p, {});
+    const beside = await boot(p, { same_host: first.id });
+    const away = await boot(p, { different_host: [first.id] });
+    expect(beside['OS-EXT-SRV-ATTR:host']).toBe(first['OS-EXT-SRV-ATTR:host']);
+    expect(away.status).toBe('ACTIVE');
+    expect(away['OS-EXT-SRV-ATTR:host']).not.toBe(first['OS-EXT-SRV-ATTR:host']);
+    const bad = await api('POST', '/compute/v2.1/servers', { token: p.token, headers: at('2.37'), body: { server: { name: 'x', imageRef: imageId, flavorRef: '1', networks: 'none' }, 'os:scheduler_hints': { same_host: 'nope' } } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('lets an admin force a host with availability_zone zone:host, and nobody else', async () => {
+    const p = await createProjectMember(uniqueName('hint-q'), adminToken);
+    const target = hostNames[2];
+    const forced = await boot({ token: adminToken }, {}, `${zone}:${target}`);
+    expect(forced['OS-EXT-SRV-ATTR:host']).toBe(target);
+    expect(forced['OS-EXT-AZ:availability_zone']).toBe(zone);
+    servers.push(forced.id);
+    const refused = await api('POST', '/compute/v2.1/servers', { token: p.token, headers: at('2.37'), body: { server: { name: 'x', imageRef: imageId, flavorRef: '1', networks: 'none', availability_zone: `${zone}:${target}` } } });
+    expect(refused.status).toBe(403);
+    const unknown = await api('POST', '/compute/v2.1/servers', { token: adminToken, headers: at('2.37'), body: { server: { name: 'x', imageRef: imageId, flavorRef: '1', networks: 'none', availability_zone: `${zone}:no-such-host` } } });
+    expect(unknown.status).toBe(400);
+  });
+});

@@ -48,6 +48,8 @@ export function newInstance(projectId: string, fields: Partial<Instance> = {}): 
     addresses: {},
     device_tags: {},
     server_group_id: null,
+    scheduler_hints: {},
+    forced_host: null,
     security_groups: ['default'],
     vm_state: VmState.BUILDING,
     task_state: TaskState.SCHEDULING,

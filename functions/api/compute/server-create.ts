@@ -23,7 +23,7 @@ import type { ApiRequest, ApiResponse } from '../http/types.js';
 import type { Microversion } from './microversion.js';
 import { imageVisibleTo } from '../image/image-policy.js';
 import { resourceLinks } from './links.js';
-import { joinRefusal, requestedGroup } from './server-group-hint.js';
+import { joinRefusal, requestedPlacement } from './scheduler-hints.js';
 import { flavorVisibleTo } from './policy.js';
 import { allocatePorts, resolveNics, resolveSecurityGroups, type NicRequest } from './server-networks.js';
 
@@ -111,7 +111,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   const body = parseBody(req, CreateServerSchema);
   const { server } = body;
   checkFieldsOfVersion(req.microversion, server);
-  const group = await requestedGroup(req, body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints']);
+  const placement = await requestedPlacement(req, body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'], server.availability_zone);
+  const { group } = placement;
   const limits = await projectLimits(req.auth.project_id);
   if (server.metadata) checkMetadataItems(server.metadata, limits);
   const minCount = server.min_count ?? 1;
@@ -134,7 +135,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
 
   const keypair = server.key_name ? await getKeypair(req.auth.user_id, server.key_name) : undefined;
   if (server.key_name && !keypair) throw new BadRequest('Invalid key_name provided.');
-  if (server.availability_zone) await checkZone(server.availability_zone);
+  if (placement.zone) await checkZone(placement.zone);
   const nics = await resolveNics(req.auth, server.networks, maxCount);
   const securityGroupIds = await resolveSecurityGroups(req.auth.project_id, server.security_groups);
   // Shown by name, as Nova reads them back from Neutron (the CLI sends ids).
@@ -161,7 +162,9 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       metadata: server.metadata ?? {},
       user_data: server.user_data ?? null,
       config_drive: truthy(server.config_drive),
-      availability_zone: server.availability_zone ?? null,
+      availability_zone: placement.zone ?? null,
+      scheduler_hints: placement.hints,
+      forced_host: placement.forcedHost,
       requested_networks: requestedNetworks(nics),
       addresses: {},
       device_tags: {},

@@ -4,6 +4,7 @@ import { ComputeFilter } from './compute-filter.js';
 import { DiskFilter } from './disk-filter.js';
 import type { HostFilter } from './host-filter.js';
 import { IgnoreAttemptedHostsFilter } from './ignore-attempted-hosts-filter.js';
+import { DifferentHostFilter, SameHostFilter } from './affinity-hint-filters.js';
 import { RamFilter } from './ram-filter.js';
 import { ServerGroupAffinityFilter, ServerGroupAntiAffinityFilter } from './server-group-filters.js';
 import { VcpuFilter } from './vcpu-filter.js';
@@ -20,4 +21,6 @@ export const enabledFilters: HostFilter[] = [
   ServerGroupAntiAffinityFilter,
   AggregateInstanceExtraSpecsFilter,
   AggregateMultiTenancyIsolation,
+  SameHostFilter,
+  DifferentHostFilter,
 ];

@@ -15,7 +15,7 @@ const host = (name: string, extra: Partial<Host> = {}): Host =>
     virt_type: 'fake', host_ip: '127.0.0.1', status: 'enabled', disabled_reason: null, last_heartbeat: '2026-06-01T12:00:00Z', queue_url: 'q', service_id: 's',
     created_at: '2026-06-01T12:00:00Z', updated_at: '2026-06-01T12:00:00Z', ...extra,
   });
-const spec = (extra: Partial<RequestSpec> = {}): RequestSpec => ({ instanceId: 'i', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, ...extra });
+const spec = (extra: Partial<RequestSpec> = {}): RequestSpec => ({ instanceId: 'i', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, forcedHost: null, ...extra });
 const aggregate = (id: number, hosts: string[], metadata: Record<string, string>): Aggregate => ({
   id, uuid: `00000000-0000-4000-8000-00000000000${id}`, name: `agg${id}`, availability_zone: metadata.availability_zone ?? null, hosts, metadata, created_at: '', updated_at: null, version: 1,
 });
