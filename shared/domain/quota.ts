@@ -13,15 +13,21 @@ export const QUOTA_DEFAULTS = {
   injected_file_content_bytes: 10240,
 } as const;
 
-/** A compute quota Nova lets operators set: the defaults' names, and the path length of injected files. */
-export const COMPUTE_QUOTAS = [...(Object.keys(QUOTA_DEFAULTS) as (keyof typeof QUOTA_DEFAULTS)[]), 'injected_file_path_bytes'] as const;
+/**
+ * Neutron's resources, which Nova's quota API still shows and stores below 2.36 (unlimited by
+ * default) and enforces nothing of: Neutron's own quotas do.
+ */
+export const NETWORK_QUOTAS = ['fixed_ips', 'floating_ips', 'security_groups', 'security_group_rules'] as const;
+
+/** A quota Nova lets operators set: the defaults' names, the path length of injected files, and the network ones. */
+export const COMPUTE_QUOTAS = [...(Object.keys(QUOTA_DEFAULTS) as (keyof typeof QUOTA_DEFAULTS)[]), 'injected_file_path_bytes', ...NETWORK_QUOTAS] as const;
 export type ComputeQuota = (typeof COMPUTE_QUOTAS)[number];
 export type ComputeLimits = Record<ComputeQuota, number>;
 
 /** The built-in limits, before any quota class or project setting. */
-export const BUILTIN_LIMITS: ComputeLimits = { ...QUOTA_DEFAULTS, injected_file_path_bytes: 255 };
+export const BUILTIN_LIMITS: ComputeLimits = { ...QUOTA_DEFAULTS, injected_file_path_bytes: 255, fixed_ips: -1, floating_ips: -1, security_groups: -1, security_group_rules: -1 };
 
-/** A limit as set (-1 = unlimited), for a class or a project: only what was set is stored. */
+/** A limit as set (-1 = unlimited), for a class, a project or a user: only what was set is stored. */
 export const QuotaLimitsSchema = z.partialRecord(z.enum(COMPUTE_QUOTAS), z.number().int().min(-1));
 export type QuotaLimits = z.infer<typeof QuotaLimitsSchema>;
 

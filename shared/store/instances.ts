@@ -70,10 +70,10 @@ export async function listOverdueInstances(now: string): Promise<Instance[]> {
   return items.map(fromItem);
 }
 
-export async function getQuotaUsage(projectId: string): Promise<QuotaUsage> {
-  const out = await dynamo().send(new GetCommand({ TableName: tableName(), Key: keys.quotaUsage(projectId), ConsistentRead: true }));
-  return { instances: Number(out.Item?.instances ?? 0), cores: Number(out.Item?.cores ?? 0), ram: Number(out.Item?.ram ?? 0) };
-}
+export const getQuotaUsage = (projectId: string): Promise<QuotaUsage> => readUsage(keys.quotaUsage(projectId));
+
+/** One user's share of a project's usage (per-user quotas). */
+export const getUserQuotaUsage = (projectId: string, userId: string): Promise<QuotaUsage> => readUsage(keys.userQuotaUsage(projectId, userId));
 
 const usageOf = (instances: Instance[]): QuotaUsage => ({
   instances: instances.length,
@@ -81,20 +81,12 @@ const usageOf = (instances: Instance[]): QuotaUsage => ({
   ram: instances.reduce((n, i) => n + i.flavor.ram, 0),
 });
 
-/**
- * Writes new instances and counts them against the project's quota in one transaction, so
- * parallel creates can never exceed it and a failed create leaves no record behind.
- */
-export async function createInstances(instances: Instance[], limits: QuotaUsage = QUOTA_DEFAULTS, extra: TransactItem[] = []): Promise<void> {
-  const projectId = instances[0].project_id;
-  const want = usageOf(instances);
-  for (const r of ['instances', 'cores', 'ram'] as const) {
-    if (want[r] > limits[r]) throw new QuotaExceededError(r, want[r], (await getQuotaUsage(projectId))[r], limits[r]);
-  }
-  const quotaUpdate: TransactItem = {
+/** Adds `want` to a usage item, conditional on staying within `limits`. */
+function usageUpdate(key: { pk: string; sk: string }, want: QuotaUsage, limits: QuotaUsage): TransactItem {
+  return {
     Update: {
       TableName: tableName(),
-      Key: keys.quotaUsage(projectId),
+      Key: key,
       UpdateExpression: 'ADD instances :i, cores :c, ram :r',
       ConditionExpression:
         'attribute_not_exists(pk) OR ((attribute_not_exists(instances) OR instances <= :mi) AND (attribute_not_exists(cores) OR cores <= :mc) AND (attribute_not_exists(ram) OR ram <= :mr))',
@@ -108,29 +100,48 @@ export async function createInstances(instances: Instance[], limits: QuotaUsage 
       },
     },
   };
+}
+
+async function readUsage(key: { pk: string; sk: string }): Promise<QuotaUsage> {
+  const out = await dynamo().send(new GetCommand({ TableName: tableName(), Key: key, ConsistentRead: true }));
+  return { instances: Number(out.Item?.instances ?? 0), cores: Number(out.Item?.cores ?? 0), ram: Number(out.Item?.ram ?? 0) };
+}
+
+/**
+ * Writes new instances and counts them against the project's quota and their user's (Nova's
+ * per-user quotas; the user's limits are the project's unless set) in one transaction, so
+ * parallel creates can never exceed either and a failed create leaves no record behind.
+ */
+export async function createInstances(instances: Instance[], limits: QuotaUsage = QUOTA_DEFAULTS, extra: TransactItem[] = [], userLimits: QuotaUsage = limits): Promise<void> {
+  const { project_id: projectId, user_id: userId } = instances[0];
+  const want = usageOf(instances);
+  const resources = ['instances', 'cores', 'ram'] as const;
+  for (const r of resources) {
+    if (want[r] > limits[r]) throw new QuotaExceededError(r, want[r], (await getQuotaUsage(projectId))[r], limits[r]);
+    if (want[r] > userLimits[r]) throw new QuotaExceededError(r, want[r], (await getUserQuotaUsage(projectId, userId))[r], userLimits[r]);
+  }
   const puts: TransactItem[] = instances.map((i) => ({
     Put: { TableName: tableName(), Item: toItem(i), ConditionExpression: 'attribute_not_exists(pk)' },
   }));
   try {
-    await writeTransaction([quotaUpdate, ...puts, ...extra]);
+    await writeTransaction([usageUpdate(keys.quotaUsage(projectId), want, limits), usageUpdate(keys.userQuotaUsage(projectId, userId), want, userLimits), ...puts, ...extra]);
   } catch (err) {
-    if (!cancelledIndexes(err).includes(0)) throw err;
-    const used = await getQuotaUsage(projectId);
-    const over = (['instances', 'cores', 'ram'] as const).find((r) => used[r] + want[r] > limits[r]) ?? 'instances';
-    throw new QuotaExceededError(over, want[over], used[over], limits[over]);
+    const refused = cancelledIndexes(err);
+    const [key, max] = refused.includes(0) ? [keys.quotaUsage(projectId), limits] : refused.includes(1) ? [keys.userQuotaUsage(projectId, userId), userLimits] : [];
+    if (!key || !max) throw err;
+    const used = await readUsage(key);
+    const over = resources.find((r) => used[r] + want[r] > max[r]) ?? 'instances';
+    throw new QuotaExceededError(over, want[over], used[over], max[over]);
   }
 }
 
-/** The quota release that goes in the same transaction as an instance's removal. */
-function quotaRelease(i: Instance): TransactItem {
-  return {
-    Update: {
-      TableName: tableName(),
-      Key: keys.quotaUsage(i.project_id),
-      UpdateExpression: 'ADD instances :i, cores :c, ram :r',
-      ExpressionAttributeValues: { ':i': -1, ':c': -i.flavor.vcpus, ':r': -i.flavor.ram },
-    },
-  };
+/** The quota releases (the project's and the user's) that go in the same transaction as an instance's removal. */
+function quotaRelease(i: Instance): TransactItem[] {
+  const release = { UpdateExpression: 'ADD instances :i, cores :c, ram :r', ExpressionAttributeValues: { ':i': -1, ':c': -i.flavor.vcpus, ':r': -i.flavor.ram } };
+  return [
+    { Update: { TableName: tableName(), Key: keys.quotaUsage(i.project_id), ...release } },
+    { Update: { TableName: tableName(), Key: keys.userQuotaUsage(i.project_id, i.user_id), ...release } },
+  ];
 }
 
 /** The release of an instance's claim on its host (and its place in its server group), in the same transaction as the change that ends it. */
@@ -170,7 +181,7 @@ export async function removeInstance(i: Instance): Promise<boolean> {
         ExpressionAttributeValues: { ':v': i.version },
       },
     },
-    quotaRelease(i),
+    ...quotaRelease(i),
     ...claimRelease(i),
   ]);
   if (removed) {

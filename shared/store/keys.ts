@@ -43,6 +43,8 @@ export const keys = {
     sk: `ASSIGNMENT#${userId}#${roleId}`,
   }),
   quotaUsage: (projectId: string) => ({ pk: `PROJECT#${projectId}`, sk: 'QUOTA_USAGE' }),
+  /** One user's share of the project's usage (servers, cores, RAM), for per-user quotas. */
+  userQuotaUsage: (projectId: string, userId: string) => ({ pk: `PROJECT#${projectId}`, sk: `QUOTA_USAGE#USER#${userId}` }),
   revocation: (tokenId: string) => ({ pk: `REVOKED#${tokenId}`, sk: 'REVOKED' }),
   usedConsoleToken: (jti: string) => ({ pk: `CONSOLETOKEN#${jti}`, sk: 'USED' }),
 } as const;

@@ -5,11 +5,12 @@ import { getItem, tableName } from './table.js';
 
 /**
  * Compute quota limits as Nova layers them: the built-in defaults, then the `default` quota
- * class (os-quota-class-sets), then what was set for the project (os-quota-sets). Only set
- * values are stored, one item per class and per project.
+ * class (os-quota-class-sets), then what was set for the project (os-quota-sets), then for one
+ * of its users. Only set values are stored, one item per class, project and user.
  */
 const classKey = (name: string) => ({ pk: `QUOTACLASS#${name}`, sk: 'QUOTA_LIMITS' });
 const projectKey = (projectId: string) => ({ pk: `PROJECT#${projectId}`, sk: 'QUOTA_LIMITS' });
+const userKey = (projectId: string, userId: string) => ({ pk: `PROJECT#${projectId}`, sk: `QUOTA_LIMITS#USER#${userId}` });
 
 async function read(key: { pk: string; sk: string }): Promise<QuotaLimits> {
   const item = await getItem(key, true);
@@ -44,4 +45,19 @@ export async function setProjectLimits(projectId: string, changes: QuotaLimits):
 /** Back to the defaults (Nova's DELETE os-quota-sets). */
 export async function resetProjectLimits(projectId: string): Promise<void> {
   await dynamo().send(new DeleteCommand({ TableName: tableName(), Key: projectKey(projectId) }));
+}
+
+/** The limits that hold for one user of a project (Nova's legacy per-user quotas): the project's, with what was set for the user. */
+export async function userLimits(projectId: string, userId: string): Promise<ComputeLimits> {
+  const [project, own] = await Promise.all([projectLimits(projectId), read(userKey(projectId, userId))]);
+  return { ...project, ...own };
+}
+
+export async function setUserLimits(projectId: string, userId: string, changes: QuotaLimits): Promise<ComputeLimits> {
+  await write(userKey(projectId, userId), { ...(await read(userKey(projectId, userId))), ...changes });
+  return userLimits(projectId, userId);
+}
+
+export async function resetUserLimits(projectId: string, userId: string): Promise<void> {
+  await dynamo().send(new DeleteCommand({ TableName: tableName(), Key: userKey(projectId, userId) }));
 }

@@ -57,7 +57,8 @@ describe('setting quotas', () => {
       expect(res.status, JSON.stringify(values)).toBe(400);
       expect(res.body.badRequest.message).toBeTruthy();
     }
-    expect((await setQuota(p.projectId, { floating_ips: 5 })).status).toBe(200);
+    // Neutron's resources: stored and shown below 2.36 (enforced by nothing here but Neutron's own quotas).
+    expect((await setQuota(p.projectId, { floating_ips: 5 })).body.quota_set.floating_ips).toBe(5);
     expect((await setQuota(p.projectId, { floating_ips: 5 }, adminToken, { 'OpenStack-API-Version': 'compute 2.36' })).status).toBe(400);
     expect((await api('PUT', quotas(p.projectId), { token: adminToken, body: { quota: {} } })).status).toBe(400);
   });
@@ -71,6 +72,23 @@ describe('setting quotas', () => {
     expect(below.body.badRequest.message).toBe('Quota limit 1 for instances must be greater than or equal to already used and reserved 2.');
     expect((await setQuota(p.projectId, { instances: 1, force: true })).status).toBe(200);
     expect((await boot(p)).status).toBe(403);
+  });
+
+  it("sets one user's limits (Nova's per-user quotas), which that user's creates meet first", async () => {
+    const p = await fresh();
+    const userId = JSON.parse(Buffer.from(p.token.split('.')[0], 'base64url').toString('utf8')).user_id as string;
+    const set = await api('PUT', `${quotas(p.projectId)}?user_id=${userId}`, { token: adminToken, body: { quota_set: { instances: 1 } } });
+    expect(set.status).toBe(200);
+    expect(set.body.quota_set.instances).toBe(1);
+    expect((await api('GET', `${quotas(p.projectId)}?user_id=${userId}`, { token: adminToken })).body.quota_set.instances).toBe(1);
+    expect((await api('GET', quotas(p.projectId), { token: adminToken })).body.quota_set.instances).toBe(10);
+    expect((await boot(p)).status).toBe(202);
+    const over = await boot(p);
+    expect(over.status).toBe(403);
+    const detail = await api('GET', `${quotas(p.projectId, '/detail')}?user_id=${userId}`, { token: adminToken });
+    expect(detail.body.quota_set.instances).toEqual({ in_use: 1, limit: 1, reserved: 0 });
+    expect((await api('DELETE', `${quotas(p.projectId)}?user_id=${userId}`, { token: adminToken })).status).toBe(202);
+    expect((await boot(p)).status).toBe(202);
   });
 
   it('works through the openstack CLI (quota set, quota show)', async () => {

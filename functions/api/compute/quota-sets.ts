@@ -1,28 +1,30 @@
 import { z } from 'zod';
-import { COMPUTE_QUOTAS, QuotaUsageSchema, type ComputeLimits, type QuotaLimits } from '../../../shared/domain/quota.js';
+import { COMPUTE_QUOTAS, NETWORK_QUOTAS, QuotaUsageSchema, type ComputeLimits, type QuotaLimits } from '../../../shared/domain/quota.js';
 import { BadRequest } from '../../../shared/errors.js';
 import { keys } from '../../../shared/store/keys.js';
 import { listKeypairs } from '../../../shared/store/keypairs.js';
-import { classLimits, projectLimits, resetProjectLimits, setProjectLimits } from '../../../shared/store/quota-limits.js';
+import { getUserQuotaUsage } from '../../../shared/store/instances.js';
+import { classLimits, projectLimits, resetProjectLimits, resetUserLimits, setProjectLimits, setUserLimits, userLimits } from '../../../shared/store/quota-limits.js';
 import { getItem } from '../../../shared/store/table.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { authorizeAdmin } from './policy.js';
 
 /**
- * `os-quota-sets`: a project's compute limits (shared/store/quota-limits.ts: the built-in
- * defaults, the `default` quota class, the project's own), which creates enforce. Security
- * groups, their rules, floating and fixed IPs belong to Neutron, which Nova shows as unlimited
- * (-1), as its API samples do, and from 2.36 leaves out; setting them is accepted and changes
- * nothing, as in Nova with Neutron.
+ * `os-quota-sets`: a project's compute limits, or (with `user_id`) one of its users' (Nova's
+ * legacy per-user quotas), from shared/store/quota-limits.ts, which creates enforce. Security
+ * groups, their rules, floating and fixed IPs belong to Neutron: Nova stores and shows them
+ * (unlimited by default) below 2.36 and enforces nothing of them; from 2.36 it leaves them out.
  */
-const NETWORK_LIMITS = { fixed_ips: -1, floating_ips: -1, security_group_rules: -1, security_groups: -1 };
-const NETWORK_QUOTAS = new Set(Object.keys(NETWORK_LIMITS));
+const NETWORK = new Set<string>(NETWORK_QUOTAS);
 
 /** The limits as the request's microversion shows them. */
 export function limitsView(req: ApiRequest, limits: ComputeLimits): Record<string, number> {
-  return req.microversion.atLeast('2.36') ? { ...limits } : { ...limits, ...NETWORK_LIMITS };
+  return Object.fromEntries(Object.entries(limits).filter(([k]) => !(req.microversion.atLeast('2.36') && NETWORK.has(k))));
 }
+
+/** The user a request names with `user_id`, if any. */
+const userOf = (req: ApiRequest) => req.query.get('user_id') || undefined;
 
 function projectOf(req: ApiRequest): string {
   const projectId = req.params.project_id;
@@ -32,24 +34,28 @@ function projectOf(req: ApiRequest): string {
 
 const quotaSet = (projectId: string, values: Record<string, unknown>) => ({ quota_set: { id: projectId, ...values } });
 
+const limitsOf = (projectId: string, userId: string | undefined) => (userId ? userLimits(projectId, userId) : projectLimits(projectId));
+
 async function show(req: ApiRequest): Promise<ApiResponse> {
   const projectId = projectOf(req);
-  return json(200, quotaSet(projectId, limitsView(req, await projectLimits(projectId))));
+  return json(200, quotaSet(projectId, limitsView(req, await limitsOf(projectId, userOf(req)))));
 }
 
 async function defaults(req: ApiRequest): Promise<ApiResponse> {
   return json(200, quotaSet(projectOf(req), limitsView(req, await classLimits())));
 }
 
-/** What a project uses: servers, cores, RAM and server groups as counted at create; key pairs are the caller's (Nova counts them per user). */
-async function usageOf(req: ApiRequest, projectId: string): Promise<Record<string, number>> {
+/** What a project (or one user of it) uses: servers, cores, RAM and server groups as counted at create; key pairs are the user's (Nova counts them per user). */
+async function usageOf(req: ApiRequest, projectId: string, userId?: string): Promise<Record<string, number>> {
   const item = (await getItem(keys.quotaUsage(projectId), true)) ?? {};
-  return { ...QuotaUsageSchema.parse(item), server_groups: Number(item.server_groups ?? 0), key_pairs: (await listKeypairs(req.auth.user_id)).length };
+  const servers = userId ? await getUserQuotaUsage(projectId, userId) : QuotaUsageSchema.parse(item);
+  return { ...servers, server_groups: Number(item.server_groups ?? 0), key_pairs: (await listKeypairs(userId ?? req.auth.user_id)).length };
 }
 
 async function detail(req: ApiRequest): Promise<ApiResponse> {
   const projectId = projectOf(req);
-  const [limits, inUse] = await Promise.all([projectLimits(projectId), usageOf(req, projectId)]);
+  const userId = userOf(req);
+  const [limits, inUse] = await Promise.all([limitsOf(projectId, userId), usageOf(req, projectId, userId)]);
   const values = Object.fromEntries(Object.entries(limitsView(req, limits)).map(([k, limit]) => [k, { in_use: inUse[k] ?? 0, limit, reserved: 0 }]));
   return json(200, quotaSet(projectId, values));
 }
@@ -62,37 +68,41 @@ const Force = z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])])
 export function limitsOfBody(req: ApiRequest, body: Record<string, unknown>, allowed: readonly string[]): QuotaLimits {
   const limits: QuotaLimits = {};
   for (const [name, value] of Object.entries(body)) {
-    const network = NETWORK_QUOTAS.has(name) && !req.microversion.atLeast('2.36');
-    if (!allowed.includes(name) && !network) throw new BadRequest(`Invalid input for field/attribute quota_set. Value: Additional properties are not allowed ('${name}' was unexpected)`);
+    if (!allowed.includes(name) || (NETWORK.has(name) && req.microversion.atLeast('2.36'))) {
+      throw new BadRequest(`Invalid input for field/attribute quota_set. Value: Additional properties are not allowed ('${name}' was unexpected)`);
+    }
     const parsed = LimitValue.safeParse(value);
     if (!parsed.success) throw new BadRequest(`Invalid input for field/attribute ${name}. Value: ${String(value)}. It must be an integer of at least -1.`);
-    if (!network) limits[name as keyof QuotaLimits] = parsed.data;
+    limits[name as keyof QuotaLimits] = parsed.data;
   }
   return limits;
 }
 
 const UpdateSchema = z.strictObject({ quota_set: z.record(z.string(), z.unknown()) });
 
-/** PUT: admins set a project's limits; below what it uses already only with `force`. Per-user quotas are not offered. */
+/** PUT: admins set a project's (or a user's) limits; below what it uses already only with `force`. */
 async function update(req: ApiRequest): Promise<ApiResponse> {
   authorizeAdmin(req, 'os_compute_api:os-quota-sets:update');
-  if (req.query.has('user_id')) throw new BadRequest('Per-user quotas are not offered by this cloud; set the project quota.');
   const projectId = req.params.project_id;
+  const userId = userOf(req);
   const { force, ...body } = parseBody(req, UpdateSchema).quota_set;
   const limits = limitsOfBody(req, body, COMPUTE_QUOTAS);
   if (!(force !== undefined && Force.parse(force))) {
-    const inUse = await usageOf(req, projectId);
+    const inUse = await usageOf(req, projectId, userId);
     for (const [name, limit] of Object.entries(limits)) {
       const used = inUse[name] ?? 0;
       if (limit >= 0 && limit < used) throw new BadRequest(`Quota limit ${limit} for ${name} must be greater than or equal to already used and reserved ${used}.`);
     }
   }
-  return json(200, { quota_set: limitsView(req, await setProjectLimits(projectId, limits)) });
+  const updated = userId ? await setUserLimits(projectId, userId, limits) : await setProjectLimits(projectId, limits);
+  return json(200, { quota_set: limitsView(req, updated) });
 }
 
 async function reset(req: ApiRequest): Promise<ApiResponse> {
   authorizeAdmin(req, 'os_compute_api:os-quota-sets:delete');
-  await resetProjectLimits(req.params.project_id);
+  const userId = userOf(req);
+  if (userId) await resetUserLimits(req.params.project_id, userId);
+  else await resetProjectLimits(req.params.project_id);
   return { status: 202 };
 }
 

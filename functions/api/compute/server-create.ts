@@ -5,7 +5,7 @@ import { zoneOf } from '../../../shared/domain/host.js';
 import { imageMetaOf, type Instance } from '../../../shared/domain/instance.js';
 import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
 import { enforceable, type ComputeLimits } from '../../../shared/domain/quota.js';
-import { projectLimits } from '../../../shared/store/quota-limits.js';
+import { projectLimits, userLimits } from '../../../shared/store/quota-limits.js';
 import { checkMetadataItems } from './server-metadata.js';
 import { BadRequest, QuotaExceeded } from '../../../shared/errors.js';
 import { SchedulerMessageSchema } from '../../../shared/messages/scheduler.js';
@@ -113,7 +113,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   checkFieldsOfVersion(req.microversion, server);
   const placement = await requestedPlacement(req, body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'], server.availability_zone);
   const { group } = placement;
-  const limits = await projectLimits(req.auth.project_id);
+  const limits = await userLimits(req.auth.project_id, req.auth.user_id);
+  const projectQuota = await projectLimits(req.auth.project_id);
   if (server.metadata) checkMetadataItems(server.metadata, limits);
   const minCount = server.min_count ?? 1;
   const maxCount = server.max_count ?? minCount;
@@ -196,8 +197,9 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     i.device_tags = ports.deviceTags.get(i.id) ?? {};
   }
   try {
-    const serverLimits = { instances: enforceable(limits.instances), cores: enforceable(limits.cores), ram: enforceable(limits.ram) };
-    await createInstances(instances, serverLimits, group ? joinGroupItems(group.id, instances, enforceable(limits.server_group_members)) : []);
+    const serverLimits = (l: ComputeLimits) => ({ instances: enforceable(l.instances), cores: enforceable(l.cores), ram: enforceable(l.ram) });
+    const joins = group ? joinGroupItems(group.id, instances, enforceable(limits.server_group_members)) : [];
+    await createInstances(instances, serverLimits(projectQuota), joins, serverLimits(limits));
   } catch (err) {
     await ports.release();
     if (err instanceof QuotaExceededError) throw new QuotaExceeded(err.message);
