@@ -5,17 +5,35 @@ import { fileURLToPath } from 'node:url';
 
 /** noVNC's package root (its `exports` name only core/rfb.js): its core/ and vendor/ are served as they are. */
 const NOVNC_DIR = dirname(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))));
+/** xterm.js's package root (`main` is lib/xterm.js): its ES module build and stylesheet. */
+const XTERM_DIR = dirname(dirname(fileURLToPath(import.meta.resolve('@xterm/xterm'))));
 const PAGES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'pages');
 
-/** The only pages served, by path; Nova's vnc_auto.html is an alias of vnc_lite.html. */
-const PAGES: Record<string, string> = {
-  '/vnc_lite.html': 'vnc_lite.html',
-  '/vnc_auto.html': 'vnc_lite.html',
-  '/vnc_lite.js': 'vnc_lite.js',
-  '/console.css': 'console.css',
+/**
+ * The only files served, by path. Nova's vnc_auto.html is an alias of vnc_lite.html; `/` is the
+ * serial page, so a serial URL (wss://host/?token=...) opens in a browser as https://host/?token=...
+ */
+const FILES: Record<string, string> = {
+  '/vnc_lite.html': join(PAGES_DIR, 'vnc_lite.html'),
+  '/vnc_auto.html': join(PAGES_DIR, 'vnc_lite.html'),
+  '/vnc_lite.js': join(PAGES_DIR, 'vnc_lite.js'),
+  '/console.css': join(PAGES_DIR, 'console.css'),
+  '/': join(PAGES_DIR, 'serial.html'),
+  '/serial.html': join(PAGES_DIR, 'serial.html'),
+  '/serial.js': join(PAGES_DIR, 'serial.js'),
+  '/xterm/xterm.mjs': join(XTERM_DIR, 'lib', 'xterm.mjs'),
+  '/xterm/xterm.css': join(XTERM_DIR, 'css', 'xterm.css'),
 };
 
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+/** xterm.js sizes and colours its rows with <style> elements it writes at run time. */
+const INLINE_STYLES = new Set([join(PAGES_DIR, 'serial.html')]);
+
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  mjs: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
 
 const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
@@ -25,16 +43,17 @@ const SECURITY_HEADERS = {
 };
 
 /**
- * The files a browser needs for noVNC, from fixed routes only: no directory listing, no
- * redirect (Nova's open redirect, CVE-2021-3654, came from one), nothing outside noVNC's
- * core/ and vendor/ and our pages. A path with `//`, `..`, a backslash or a percent sign is a 400.
+ * The files a browser needs for noVNC and the serial page, from fixed routes only: no directory
+ * listing, no redirect (Nova's open redirect, CVE-2021-3654, came from one), nothing outside
+ * noVNC's core/ and vendor/, xterm.js's two files and our pages. A path with `//`, `..`, a
+ * backslash or a percent sign is a 400.
  */
 export async function serveStatic(req: IncomingMessage, res: ServerResponse, connectSrc: string): Promise<void> {
   const rawPath = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
   if (rawPath.startsWith('//') || rawPath.includes('..') || rawPath.includes('\\') || rawPath.includes('%')) return reply(res, 400, 'bad path');
   let file: string | undefined;
-  if (PAGES[rawPath]) file = join(PAGES_DIR, PAGES[rawPath]);
+  if (Object.hasOwn(FILES, rawPath)) file = FILES[rawPath];
   else if (/^\/novnc\/(core|vendor)\/[A-Za-z0-9_./-]+\.js$/.test(rawPath)) file = join(NOVNC_DIR, rawPath.slice('/novnc/'.length));
   if (!file) return reply(res, 404, 'not found');
   let body: Buffer;
@@ -47,7 +66,7 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, con
     ...SECURITY_HEADERS,
     'Content-Type': TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream',
     'Content-Length': body.length,
-    'Content-Security-Policy': `default-src 'self'; connect-src 'self' ${connectSrc}; img-src 'self' data:; frame-ancestors 'none'`,
+    'Content-Security-Policy': `default-src 'self'; connect-src 'self' ${connectSrc}; img-src 'self' data:; ${INLINE_STYLES.has(file) ? "style-src 'self' 'unsafe-inline'; " : ''}frame-ancestors 'none'`,
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

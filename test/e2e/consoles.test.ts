@@ -184,6 +184,39 @@ describe('consoles: noVNC in a browser and the serial console, through the host 
     expect((await openSocket(url)).status).toBe(403);
   }, 120_000);
 
+  it('opens the serial URL in Chromium (xterm.js at https://<host>/?token=...): typed keys reach the shell, its output shows', async () => {
+    const url = await consoleUrl('--serial');
+    const pageUrl = url.replace(/^wss:/, 'https:');
+    const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    // A CSP refusal (xterm.js writes <style> elements) or a script error shows here.
+    const errors: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(pageUrl);
+      await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Connected', undefined, { timeout: 15_000 });
+      await page.locator('#terminal .xterm').click();
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('echo BROWSER-$((6*7))-OK');
+      await page.keyboard.press('Enter');
+      // Only the shell's answer has 42 in it: the echoed command line has $((6*7)).
+      await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('BROWSER-42-OK'), undefined, { timeout: 15_000, polling: 200 });
+      await page.screenshot({ path: join(baseDir, 'serial.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+    // The same URL again: the page loads, the websocket is refused.
+    const again = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    try {
+      await again.goto(pageUrl);
+      await again.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Disconnected'), undefined, { timeout: 15_000 });
+    } finally {
+      await again.close();
+    }
+    expect((await openSocket(url)).status).toBe(403);
+  }, 60_000);
+
   it('uses the legacy os-getVNCConsole action below 2.6, as the CLI does with an older microversion', async () => {
     const url = await consoleUrl('--novnc', ['--os-compute-api-version', '2.1']);
     expect(url).toContain('/vnc_lite.html?path=%3Ftoken%3D');
@@ -209,7 +242,7 @@ describe('consoles: noVNC in a browser and the serial console, through the host 
     expect(ws).toBeDefined();
     ws!.close();
     // No redirect, no file outside noVNC's.
-    for (const path of ['//example.com/%2F..', '///example.com/', '/novnc/../package.json', '/novnc/core/..%2f..%2fpackage.json', '/novnc/package.json']) {
+    for (const path of ['//example.com/%2F..', '///example.com/', '/novnc/../package.json', '/novnc/core/..%2f..%2fpackage.json', '/novnc/package.json', '/xterm/package.json']) {
       const res = await getPath(path);
       expect([path, res.location]).toEqual([path, undefined]);
       expect([400, 404]).toContain(res.status);
