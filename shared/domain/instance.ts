@@ -73,6 +73,9 @@ export const InstanceSchema = z.object({
   scheduler_hints: z.object({ same_host: z.array(z.string()).optional(), different_host: z.array(z.string()).optional() }).default({}),
   /** The host an admin forced it onto (`availability_zone` `zone:host`): the scheduler's filters are skipped. */
   forced_host: z.string().nullable().default(null),
+  /** Nova's accessIPv4 / accessIPv6: addresses the user records for the server ('' when none). */
+  access_ip_v4: z.string().default(''),
+  access_ip_v6: z.string().default(''),
   /** The server group it joined at boot (the `group` scheduler hint). */
   server_group_id: z.string().nullable().default(null),
   /** The device tags a boot gave its NICs (microversion 2.32), by port id; the metadata's `devices` show them. */

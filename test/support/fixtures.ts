@@ -50,6 +50,8 @@ export function newInstance(projectId: string, fields: Partial<Instance> = {}): 
     server_group_id: null,
     scheduler_hints: {},
     forced_host: null,
+    access_ip_v4: '',
+    access_ip_v6: '',
     security_groups: ['default'],
     vm_state: VmState.BUILDING,
     task_state: TaskState.SCHEDULING,

@@ -8,7 +8,12 @@ import { flavorExtraSpecsRoutes } from './flavor-extra-specs.js';
 import { flavorManageRoutes } from './flavor-manage.js';
 import { flavorRoutes } from './flavors.js';
 import { hypervisorRoutes } from './hypervisors.js';
+import { instanceUsageAuditLogRoutes } from './instance-usage-audit-log.js';
 import { keypairRoutes } from './keypairs.js';
+import { migrationRoutes } from './migrations.js';
+import { serverExternalEventRoutes } from './server-external-events.js';
+import { serverPasswordRoutes } from './server-password.js';
+import { simpleTenantUsageRoutes } from './simple-tenant-usage.js';
 import { limitRoutes } from './limits.js';
 import { quotaClassSetRoutes } from './quota-class-sets.js';
 import { quotaSetRoutes } from './quota-sets.js';
@@ -46,4 +51,9 @@ export const computeRoutes: Route[] = [
   ...serviceRoutes,
   ...hypervisorRoutes,
   ...aggregateRoutes,
+  ...migrationRoutes,
+  ...serverPasswordRoutes,
+  ...serverExternalEventRoutes,
+  ...instanceUsageAuditLogRoutes,
+  ...simpleTenantUsageRoutes,
 ];

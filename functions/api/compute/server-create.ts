@@ -33,6 +33,10 @@ const MetadataSchema = z.record(z.string().min(1).max(255), z.string().max(255))
 /** Name of a server (Nova 2.1: 1–255 characters, no leading or trailing whitespace). */
 export const ServerName = z.string().min(1).max(255).regex(/^\S(.*\S)?$/s, 'must not start or end with whitespace');
 
+/** The addresses a user records for a server (Nova's `ipv4` and `ipv6` formats). */
+export const AccessIPv4 = z.ipv4();
+export const AccessIPv6 = z.ipv6();
+
 /** A server's description (2.19): up to 255 printable characters, or null. */
 export const ServerDescription = z
   .string()
@@ -65,8 +69,8 @@ const CreateServerSchema = z.strictObject({
     config_drive: z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false', ''])]).optional(),
     security_groups: z.array(z.object({ name: z.string() })).optional(),
     adminPass: z.string().optional(),
-    accessIPv4: z.string().optional(),
-    accessIPv6: z.string().optional(),
+    accessIPv4: AccessIPv4.optional(),
+    accessIPv6: AccessIPv6.optional(),
     'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
   }),
   'OS-SCH-HNT:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
@@ -166,6 +170,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       availability_zone: placement.zone ?? null,
       scheduler_hints: placement.hints,
       forced_host: placement.forcedHost,
+      access_ip_v4: server.accessIPv4 ?? '',
+      access_ip_v6: server.accessIPv6 ?? '',
       requested_networks: requestedNetworks(nics),
       addresses: {},
       device_tags: {},

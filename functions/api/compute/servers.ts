@@ -9,7 +9,7 @@ import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
 import { nextLinks, pageOf } from './links.js';
-import { createServer, ServerDescription, ServerName } from './server-create.js';
+import { AccessIPv4, AccessIPv6, createServer, ServerDescription, ServerName } from './server-create.js';
 import { checkNotLocked, loadInstance, modifyInstance } from './server-access.js';
 import { hostsOf, serverDetail, serverSummary } from './views/server-view.js';
 
@@ -57,7 +57,8 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
   if (host && isAdmin(req.auth)) servers = servers.filter((i) => i.host === host);
   const since = q.get('changes-since');
   if (since) {
-    const t = Date.parse(since);
+    // Nova's schema takes an ISO 8601 date-time (iso8601.parse_date); Date.parse alone would also take "2011/01/01".
+    const t = ISO_8601.test(since) ? Date.parse(since) : NaN;
     if (Number.isNaN(t)) throw new BadRequest('Invalid filter field: changes-since.');
     servers = servers.filter((i) => Date.parse(i.updated_at) >= t);
   }
@@ -76,9 +77,13 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
     if (at < 0) throw new BadRequest(`marker [${page.marker}] not found`);
     servers = servers.slice(at + 1);
   }
-  servers = servers.slice(0, page.limit);
+  // Nova's get_limit_and_marker: limit=0 is an empty page (pageOf reads 0 as "no limit", as Nova's `limited` does for other lists).
+  servers = servers.slice(0, page.limitGiven && Number(q.get('limit')) === 0 ? 0 : page.limit);
   return { servers, links: nextLinks(req, 'servers', page, servers.map((i) => i.id)) };
 }
+
+/** An ISO 8601 date or date-time, as iso8601.parse_date takes it ("2011-01-01", "2011-01-01T12:00:00.5+01:00"). */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
 function regexOf(field: string, pattern: string, flags?: string): RegExp {
   try {
@@ -143,8 +148,8 @@ async function showServer(req: ApiRequest): Promise<ApiResponse> {
 
 const UpdateFields = z.strictObject({
   name: ServerName.optional(),
-  accessIPv4: z.string().optional(),
-  accessIPv6: z.string().optional(),
+  accessIPv4: AccessIPv4.optional(),
+  accessIPv6: AccessIPv6.optional(),
   'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
 });
 const UpdateServerSchema = z.strictObject({ server: UpdateFields });
@@ -156,6 +161,8 @@ async function updateServer(req: ApiRequest): Promise<ApiResponse> {
   const server: z.infer<typeof UpdateServerSchemaV219>['server'] = parseBody(req, schema).server;
   const changes = {
     ...(server.name ? { name: server.name } : {}),
+    ...(server.accessIPv4 !== undefined ? { access_ip_v4: server.accessIPv4 } : {}),
+    ...(server.accessIPv6 !== undefined ? { access_ip_v6: server.accessIPv6 } : {}),
     ...(server.description !== undefined ? { description: server.description } : {}),
   };
   const updated = await modifyInstance(req, () => changes);

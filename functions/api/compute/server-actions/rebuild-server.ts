@@ -12,7 +12,7 @@ import { getImage } from '../../../../shared/store/images.js';
 import { json, validate } from '../../http/body.js';
 import type { ApiRequest, ApiResponse } from '../../http/types.js';
 import { imageVisibleTo } from '../../image/image-policy.js';
-import { ServerDescription, ServerName } from '../server-create.js';
+import { AccessIPv4, AccessIPv6, ServerDescription, ServerName } from '../server-create.js';
 import { serverDetail } from '../views/server-view.js';
 import { loadInstance } from '../server-access.js';
 import { checkActionAllowed, startGuestTask } from './guest-task.js';
@@ -24,8 +24,8 @@ const RebuildSchema = z.strictObject({
   name: ServerName.optional(),
   metadata: z.record(z.string().min(1).max(255), z.string().max(255)).optional(),
   adminPass: z.string().optional(),
-  accessIPv4: z.string().optional(),
-  accessIPv6: z.string().optional(),
+  accessIPv4: AccessIPv4.optional(),
+  accessIPv6: AccessIPv6.optional(),
   'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
   personality: z.array(z.strictObject({ path: z.string().max(255), contents: z.string().base64() })).optional(),
   preserve_ephemeral: z.boolean().optional(),
@@ -66,6 +66,8 @@ async function rebuild(req: ApiRequest, body: unknown): Promise<ApiResponse> {
       image_ref: image.id,
       image_meta: imageMetaOf(image),
       ...(request.name ? { name: request.name } : {}),
+      ...(request.accessIPv4 !== undefined ? { access_ip_v4: request.accessIPv4 } : {}),
+      ...(request.accessIPv6 !== undefined ? { access_ip_v6: request.accessIPv6 } : {}),
       ...(request.metadata ? { metadata: request.metadata } : {}),
       ...(request.description !== undefined ? { description: request.description } : {}),
     }),

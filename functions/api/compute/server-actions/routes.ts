@@ -8,6 +8,7 @@ import { instanceActionRoutes } from './instance-actions.js';
 import { lockServerActions } from './lock-server.js';
 import { pauseServerActions } from './pause-server.js';
 import { rebuildServerActions } from './rebuild-server.js';
+import { resetStateActions } from './reset-state.js';
 import { remoteConsoleActions } from './remote-console-actions.js';
 import type { ServerAction } from './server-action.js';
 import { serverPowerActions } from './server-power.js';
@@ -26,6 +27,7 @@ const ACTIONS = new Map<string, ServerAction>(
     ...consoleOutputActions,
     ...remoteConsoleActions,
     ...rebuildServerActions,
+    ...resetStateActions,
     ...createImageActions,
     ...triggerCrashDumpActions,
   ].map((a) => [a.name, a]),

@@ -14,15 +14,18 @@ const ROOT_DEVICE_NAME = '/dev/vda';
 /** Nova's hostId: an opaque per-project hash of the host, so users can tell co-location apart. */
 const hostIdOf = (i: Instance) => (i.host ? createHash('sha224').update(i.project_id + i.host).digest('hex') : '');
 
-/** `addresses` as Nova shows them: per network label, with the MAC and type extensions. */
-export function addressesView(i: Instance) {
+/** `addresses` as Nova shows them: per network label, with the MAC and type extensions unless `extended` is false (update and rebuild responses). */
+export function addressesView(i: Instance, extended = true) {
   return Object.fromEntries(
     Object.entries(i.addresses).map(([label, addrs]) => [
       label,
-      addrs.map((a) => ({ addr: a.addr, version: a.version, 'OS-EXT-IPS:type': a.type, 'OS-EXT-IPS-MAC:mac_addr': a.mac_addr })),
+      addrs.map((a) => ({ addr: a.addr, version: a.version, ...(extended && { 'OS-EXT-IPS:type': a.type, 'OS-EXT-IPS-MAC:mac_addr': a.mac_addr }) })),
     ]),
   );
 }
+
+/** The statuses in which Nova's view shows `progress`. */
+const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
 
 /** The brief form used by `GET /servers`. */
 export function serverSummary(req: ApiRequest, i: Instance) {
@@ -32,7 +35,12 @@ export function serverSummary(req: ApiRequest, i: Instance) {
 export interface DetailOptions {
   /** The hosts of the instances shown, by name, for `host_status` (see `hostsOf`). */
   hosts?: ReadonlyMap<string, Host>;
-  /** An update or rebuild response: Nova leaves the 2.3 attributes and `host_status` out of those (until 2.75). */
+  /**
+   * An update or rebuild response: until 2.75 Nova shows only the core attributes there (no
+   * extended addresses, key_name, config_drive, security_groups, OS-EXT-*, OS-SRV-USG:*, volumes,
+   * 2.3 attributes or host_status), as its samples `server-update-resp.json` and
+   * `server-action-rebuild-resp.json` show.
+   */
   changeResponse?: boolean;
 }
 
@@ -64,6 +72,7 @@ export function serverDetail(req: ApiRequest, i: Instance, options: DetailOption
   const admin = isAdmin(req.auth);
   const mv = req.microversion;
   const base = computeBase(req);
+  const brief = options.changeResponse === true && !mv.atLeast('2.75');
   const view: Record<string, unknown> = {
     id: i.id,
     name: i.name,
@@ -76,28 +85,31 @@ export function serverDetail(req: ApiRequest, i: Instance, options: DetailOption
     flavor: { id: i.flavor.id, links: [{ href: `${base}/flavors/${i.flavor.id}`, rel: 'bookmark' }] },
     created: isoSeconds(i.created_at),
     updated: isoSeconds(i.updated_at),
-    addresses: addressesView(i),
-    accessIPv4: '',
-    accessIPv6: '',
+    addresses: addressesView(i, !brief),
+    accessIPv4: i.access_ip_v4,
+    accessIPv6: i.access_ip_v6,
     links: resourceLinks(req, 'servers', i.id),
-    key_name: i.key_name,
-    config_drive: i.config_drive ? 'True' : '',
-    progress: 0,
-    security_groups: i.security_groups.map((name) => ({ name })),
+    ...(!brief && { key_name: i.key_name, config_drive: i.config_drive ? 'True' : '' }),
+    ...(PROGRESS_STATUSES.has(status) && { progress: 0 }),
+    ...(!brief && { security_groups: i.security_groups.map((name) => ({ name })) }),
     'OS-DCF:diskConfig': 'MANUAL',
-    'OS-EXT-AZ:availability_zone': i.availability_zone ?? '',
-    'OS-EXT-STS:vm_state': i.vm_state,
-    'OS-EXT-STS:task_state': i.task_state,
-    'OS-EXT-STS:power_state': i.power_state,
-    'OS-SRV-USG:launched_at': i.launched_at ? i.launched_at.replace('Z', '') : null,
-    'OS-SRV-USG:terminated_at': null,
-    'os-extended-volumes:volumes_attached': [],
   };
-  if (admin) {
+  if (!brief) {
+    Object.assign(view, {
+      'OS-EXT-AZ:availability_zone': i.availability_zone ?? '',
+      'OS-EXT-STS:vm_state': i.vm_state,
+      'OS-EXT-STS:task_state': i.task_state,
+      'OS-EXT-STS:power_state': i.power_state,
+      'OS-SRV-USG:launched_at': i.launched_at ? i.launched_at.replace('Z', '') : null,
+      'OS-SRV-USG:terminated_at': null,
+      'os-extended-volumes:volumes_attached': [],
+    });
+  }
+  if (admin && !brief) {
     view['OS-EXT-SRV-ATTR:host'] = i.host;
     view['OS-EXT-SRV-ATTR:hypervisor_hostname'] = i.host;
     view['OS-EXT-SRV-ATTR:instance_name'] = instanceName(i);
-    if (mv.atLeast('2.3') && !options.changeResponse) {
+    if (mv.atLeast('2.3')) {
       Object.assign(view, {
         'OS-EXT-SRV-ATTR:reservation_id': i.reservation_id,
         'OS-EXT-SRV-ATTR:launch_index': i.launch_index,
@@ -111,7 +123,7 @@ export function serverDetail(req: ApiRequest, i: Instance, options: DetailOption
   }
   // From 2.3 each `volumes_attached` entry also has delete_on_termination; no volumes attach here.
   if (mv.atLeast('2.9')) view.locked = i.locked;
-  if (mv.atLeast('2.16') && admin && !options.changeResponse) view.host_status = hostStatusOf(i.host ? options.hosts?.get(i.host) : undefined);
+  if (mv.atLeast('2.16') && admin && !brief) view.host_status = hostStatusOf(i.host ? options.hosts?.get(i.host) : undefined);
   if (mv.atLeast('2.19')) view.description = i.description;
   if (mv.atLeast('2.26')) view.tags = i.tags;
   if (i.fault && (status === 'ERROR' || status === 'DELETED')) {

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { Instance } from '../../../shared/domain/instance.js';
+import { BadRequest } from '../../../shared/errors.js';
+import { listAllInstances, listProjectInstances } from '../../../shared/store/instances.js';
+import { json, parseQuery } from '../http/body.js';
+import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
+import { authorizeAdmin } from './policy.js';
+
+/**
+ * `os-simple-tenant-usage`: per project, the hours each server ran within [start, end) and its
+ * flavor's resources times those hours. Deleted servers are removed here, not soft-deleted, so
+ * only the servers that still exist count (Nova also counts the ones deleted in the period).
+ */
+const Query = z.object({
+  start: z.string().optional(),
+  end: z.string().optional(),
+  detailed: z.string().optional(),
+});
+
+const novaTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, '').replace(/\.(\d{3})$/, '.$1000');
+
+function period(req: ApiRequest): { start: number; end: number } {
+  const q = parseQuery(req, Query);
+  const parse = (text: string | undefined, fallback: number) => {
+    if (text === undefined) return fallback;
+    const t = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`);
+    if (Number.isNaN(t)) throw new BadRequest(`Invalid time format: ${text}`);
+    return t;
+  };
+  const now = Date.now();
+  const end = Math.min(parse(q.end, now), now);
+  const start = parse(q.start, end);
+  if (start > end) throw new BadRequest('Invalid start time. The start time cannot occur after the end time.');
+  return { start, end };
+}
+
+function serverUsage(i: Instance, start: number, end: number) {
+  const launched = i.launched_at ? Date.parse(i.launched_at) : Date.parse(i.created_at);
+  const from = Math.max(launched, start);
+  const hours = Math.max(0, end - from) / 3_600_000;
+  return {
+    ended_at: null,
+    flavor: i.flavor.name,
+    hours,
+    instance_id: i.id,
+    local_gb: i.flavor.disk,
+    memory_mb: i.flavor.ram,
+    name: i.name,
+    started_at: novaTime(launched),
+    state: i.vm_state,
+    tenant_id: i.project_id,
+    uptime: Math.floor((end - launched) / 1000),
+    vcpus: i.flavor.vcpus,
+  };
+}
+
+function tenantUsage(projectId: string, servers: Instance[], start: number, end: number, detailed: boolean) {
+  const usages = servers.map((i) => serverUsage(i, start, end));
+  const sum = (f: (u: ReturnType<typeof serverUsage>) => number) => usages.reduce((n, u) => n + f(u), 0);
+  return {
+    ...(detailed && { server_usages: usages }),
+    start: novaTime(start),
+    stop: novaTime(end),
+    tenant_id: projectId,
+    total_hours: sum((u) => u.hours),
+    total_local_gb_usage: sum((u) => u.hours * u.local_gb),
+    total_memory_mb_usage: sum((u) => u.hours * u.memory_mb),
+    total_vcpus_usage: sum((u) => u.hours * u.vcpus),
+  };
+}
+
+/** Servers that were running during some of the period (launched before its end). */
+const inPeriod = (servers: Instance[], end: number) => servers.filter((i) => Date.parse(i.launched_at ?? i.created_at) < end);
+
+async function index(req: ApiRequest): Promise<ApiResponse> {
+  authorizeAdmin(req, 'os_compute_api:os-simple-tenant-usage:list');
+  const { start, end } = period(req);
+  const detailed = ['1', 'true', 'True'].includes(req.query.get('detailed') ?? '');
+  const byProject = new Map<string, Instance[]>();
+  for (const i of inPeriod(await listAllInstances(), end)) byProject.set(i.project_id, [...(byProject.get(i.project_id) ?? []), i]);
+  return json(200, { tenant_usages: [...byProject].map(([projectId, servers]) => tenantUsage(projectId, servers, start, end, detailed)) });
+}
+
+async function show(req: ApiRequest): Promise<ApiResponse> {
+  const projectId = req.params.tenant_id;
+  if (projectId !== req.auth.project_id) authorizeAdmin(req, 'os_compute_api:os-simple-tenant-usage:show');
+  const { start, end } = period(req);
+  const servers = inPeriod(await listProjectInstances(projectId), end);
+  return json(200, { tenant_usage: servers.length ? tenantUsage(projectId, servers, start, end, true) : {} });
+}
+
+export const simpleTenantUsageRoutes: Route[] = [
+  { method: 'GET', path: '/compute/v2.1/os-simple-tenant-usage', service: 'compute', handler: index },
+  { method: 'GET', path: '/compute/v2.1/os-simple-tenant-usage/{tenant_id}', service: 'compute', handler: show },
+];
