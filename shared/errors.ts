@@ -71,6 +71,13 @@ export class InstanceInvalidState extends Conflict {
   }
 }
 
+/** What a driver cannot do, in Nova's words (its NotImplemented faults). */
+export class NotImplemented extends ApiError {
+  constructor(message: string) {
+    super(501, 'notImplemented', 'Not Implemented', message);
+  }
+}
+
 export class RequestTooLarge extends ApiError {
   constructor(message = 'Request entity is too large.') {
     super(413, 'overLimit', 'Request Entity Too Large', message);

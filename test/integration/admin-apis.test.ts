@@ -132,3 +132,31 @@ describe('os-simple-tenant-usage', () => {
     expect((await compute('GET', `/os-simple-tenant-usage`, member.token)).status).toBe(403);
   });
 });
+
+describe('os-hosts (below 2.43)', () => {
+  it("lists the compute hosts with their zones, shows one host's resources, and enables and disables it", async () => {
+    const hosts = (await compute('GET', '/os-hosts', adminToken)).body.hosts as Body[];
+    const host = (await show(serverId))['OS-EXT-SRV-ATTR:host'] as string;
+    const entry = hosts.find((h) => h.host_name === host)!;
+    expect(entry).toMatchObject({ service: 'compute' });
+    expect((await compute('GET', `/os-hosts?zone=${entry.zone}`, adminToken)).body.hosts).toContainEqual(entry);
+    expect((await compute('GET', '/os-hosts?zone=nowhere-zone', adminToken)).body.hosts).toEqual([]);
+    const detail = (await compute('GET', `/os-hosts/${host}`, adminToken)).body.host as Body[];
+    expect(detail.map((r) => r.resource.project).slice(0, 3)).toEqual(['(total)', '(used_now)', '(used_max)']);
+    expect(detail.find((r) => r.resource.project === member.projectId)?.resource).toMatchObject({ host, cpu: 1, memory_mb: 512 });
+    expect((await compute('PUT', `/os-hosts/${host}`, adminToken, { status: 'disable' })).body).toEqual({ host, status: 'disabled' });
+    expect((await compute('PUT', `/os-hosts/${host}`, adminToken, { status: 'enable' })).body).toEqual({ host, status: 'enabled' });
+  });
+
+  it("answers Nova's errors: 404s for unknown hosts, 400s for bad bodies, 403 for members, 501 for what the driver cannot do", async () => {
+    const host = (await show(serverId))['OS-EXT-SRV-ATTR:host'] as string;
+    expect((await compute('GET', '/os-hosts/no-such-host', adminToken)).status).toBe(404);
+    expect((await compute('PUT', '/os-hosts/no-such-host', adminToken, { status: 'enable' })).status).toBe(404);
+    expect((await compute('GET', '/os-hosts/no-such-host/reboot', adminToken)).status).toBe(404);
+    expect((await compute('PUT', `/os-hosts/${host}`, adminToken, { status: 'invalid' })).status).toBe(400);
+    expect((await compute('PUT', `/os-hosts/${host}`, adminToken, {})).status).toBe(400);
+    expect((await compute('PUT', `/os-hosts/${host}`, adminToken, { maintenance_mode: 'enable' })).status).toBe(501);
+    expect((await compute('GET', `/os-hosts/${host}/startup`, adminToken)).status).toBe(501);
+    expect((await compute('GET', '/os-hosts', member.token)).status).toBe(403);
+  });
+});

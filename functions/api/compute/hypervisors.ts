@@ -1,5 +1,5 @@
 import type { Host } from '../../../shared/domain/host.js';
-import { ApiError, BadRequest, NotFound } from '../../../shared/errors.js';
+import { BadRequest, NotFound, NotImplemented } from '../../../shared/errors.js';
 import { listHosts } from '../../../shared/store/hosts.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
@@ -126,7 +126,7 @@ async function search(req: ApiRequest) {
 async function uptime(req: ApiRequest): Promise<ApiResponse> {
   authorizeAdmin(req, 'os_compute_api:os-hypervisors:uptime');
   await findHypervisor(req.params.hypervisor_id);
-  throw new ApiError(501, 'notImplemented', 'Not Implemented', 'Virt driver does not implement uptime function.');
+  throw new NotImplemented('Virt driver does not implement uptime function.');
 }
 
 export const hypervisorRoutes: Route[] = [

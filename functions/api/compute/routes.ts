@@ -11,6 +11,7 @@ import { hypervisorRoutes } from './hypervisors.js';
 import { instanceUsageAuditLogRoutes } from './instance-usage-audit-log.js';
 import { keypairRoutes } from './keypairs.js';
 import { migrationRoutes } from './migrations.js';
+import { osHostRoutes } from './os-hosts.js';
 import { serverExternalEventRoutes } from './server-external-events.js';
 import { serverPasswordRoutes } from './server-password.js';
 import { simpleTenantUsageRoutes } from './simple-tenant-usage.js';
@@ -52,6 +53,7 @@ export const computeRoutes: Route[] = [
   ...hypervisorRoutes,
   ...aggregateRoutes,
   ...migrationRoutes,
+  ...osHostRoutes,
   ...serverPasswordRoutes,
   ...serverExternalEventRoutes,
   ...instanceUsageAuditLogRoutes,
