@@ -1,12 +1,11 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { randomUUID } from 'node:crypto';
 import { dynamo, queues } from '../../shared/aws.js';
 import { DEFAULT_ALLOCATION_RATIOS, type HostInventory } from '../../shared/domain/host.js';
 import { hostQueue, hostQueueName } from '../../shared/resources.js';
 import { byType, keys } from '../../shared/store/keys.js';
 import { getHost } from '../../shared/store/hosts.js';
-import { conditionalWrite, isConditionFailure, tableName } from '../../shared/store/table.js';
+import { conditionalWrite, isConditionFailure, nextNumber, tableName } from '../../shared/store/table.js';
 
 /**
  * The conductor is the only writer of compute host records (as nova-conductor is for compute
@@ -49,8 +48,9 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
             type: 'host',
             gsi2pk: byType('HOST'),
             gsi2sk: inv.host,
-            id: randomUUID(),
-            service_id: randomUUID(),
+            // Integers, as Nova's ids of compute nodes and services are below microversion 2.53.
+            id: String(await nextNumber('COMPUTE_NODE')),
+            service_id: String(await nextNumber('SERVICE')),
             host: inv.host,
             ...inventory,
             used_vcpus: 0,

@@ -1,8 +1,6 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../aws.js';
 import { aggregateZoneOf, AggregateSchema, type Aggregate } from '../domain/aggregate.js';
 import { byType, keys } from './keys.js';
-import { getItem, isConditionFailure, listByType, tableName, type TransactItem } from './table.js';
+import { getItem, isConditionFailure, listByType, nextNumber, tableName, type TransactItem } from './table.js';
 import { writeTransaction } from './instances.js';
 
 /**
@@ -13,7 +11,6 @@ import { writeTransaction } from './instances.js';
  */
 const aggregateKey = (id: number) => ({ pk: `AGGREGATE#${id}`, sk: 'AGGREGATE' });
 const nameKey = (name: string) => ({ pk: `AGGREGATENAME#${name}`, sk: 'NAME' });
-const COUNTER_KEY = { pk: 'COUNTER#AGGREGATE', sk: 'COUNTER' };
 
 export class AggregateNameTaken extends Error {}
 export class AggregateChanged extends Error {}
@@ -27,17 +24,10 @@ export async function listAggregates(): Promise<Aggregate[]> {
   return (await listByType('AGGREGATE')).map((item) => AggregateSchema.parse(item)).sort((a, b) => a.id - b.id);
 }
 
-async function nextId(): Promise<number> {
-  const out = await dynamo().send(
-    new UpdateCommand({ TableName: tableName(), Key: COUNTER_KEY, UpdateExpression: 'ADD #n :one', ExpressionAttributeNames: { '#n': 'value' }, ExpressionAttributeValues: { ':one': 1 }, ReturnValues: 'UPDATED_NEW' }),
-  );
-  return Number(out.Attributes?.value);
-}
-
 const itemOf = (a: Aggregate) => ({ ...aggregateKey(a.id), type: 'aggregate', gsi2pk: byType('AGGREGATE'), gsi2sk: String(a.id).padStart(10, '0'), ...a });
 
 export async function createAggregate(fields: Omit<Aggregate, 'id' | 'version'>): Promise<Aggregate> {
-  const aggregate: Aggregate = { ...fields, id: await nextId(), version: 1 };
+  const aggregate: Aggregate = { ...fields, id: await nextNumber('AGGREGATE'), version: 1 };
   try {
     await writeTransaction([
       { Put: { TableName: tableName(), Item: { ...nameKey(aggregate.name), type: 'aggregate_name', aggregate_id: aggregate.id }, ConditionExpression: 'attribute_not_exists(pk)' } },

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
@@ -15,6 +15,21 @@ export async function getItem(key: Key, consistent = false): Promise<Item | unde
 }
 
 /** Puts an item that must not exist yet; returns false if it did. */
+/** The next number of a named sequence (1, 2, ...), for the integer ids Nova's API has. */
+export async function nextNumber(sequence: string): Promise<number> {
+  const out = await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { pk: `COUNTER#${sequence}`, sk: 'COUNTER' },
+      UpdateExpression: 'ADD #n :one',
+      ExpressionAttributeNames: { '#n': 'value' },
+      ExpressionAttributeValues: { ':one': 1 },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(out.Attributes?.value);
+}
+
 export async function putNew(item: Item & Key): Promise<boolean> {
   return conditionalWrite(dynamo().send(new PutCommand({ TableName: tableName(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' })));
 }

@@ -160,3 +160,14 @@ describe('os-hosts (below 2.43)', () => {
     expect((await compute('GET', '/os-hosts', member.token)).status).toBe(403);
   });
 });
+
+describe('service and hypervisor ids', () => {
+  it('are integers, as Nova gives them below 2.53', async () => {
+    const services = (await compute('GET', '/os-services', adminToken)).body.services as Body[];
+    const hypervisors = (await compute('GET', '/os-hypervisors', adminToken)).body.hypervisors as Body[];
+    expect(services.length).toBeGreaterThan(0);
+    expect(services.every((s) => Number.isInteger(s.id))).toBe(true);
+    expect(hypervisors.every((h) => Number.isInteger(h.id))).toBe(true);
+    expect(new Set(hypervisors.map((h) => h.id)).size).toBe(hypervisors.length);
+  });
+});
