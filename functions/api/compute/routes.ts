@@ -8,6 +8,7 @@ import { flavorExtraSpecsRoutes } from './flavor-extra-specs.js';
 import { flavorManageRoutes } from './flavor-manage.js';
 import { flavorRoutes } from './flavors.js';
 import { hypervisorRoutes } from './hypervisors.js';
+import { imageProxyRoutes } from './images.js';
 import { instanceUsageAuditLogRoutes } from './instance-usage-audit-log.js';
 import { keypairRoutes } from './keypairs.js';
 import { migrationRoutes } from './migrations.js';
@@ -53,6 +54,7 @@ export const computeRoutes: Route[] = [
   ...hypervisorRoutes,
   ...aggregateRoutes,
   ...migrationRoutes,
+  ...imageProxyRoutes,
   ...osHostRoutes,
   ...serverPasswordRoutes,
   ...serverExternalEventRoutes,

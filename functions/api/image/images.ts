@@ -112,7 +112,12 @@ async function update(req: ApiRequest): Promise<ApiResponse> {
 
 /** DELETE /v2/images/{id}: 204; the record goes first, then the bytes. */
 async function remove(req: ApiRequest): Promise<ApiResponse> {
-  const image = await loadVisibleImage(req);
+  await deleteImageAs(req, await loadVisibleImage(req));
+  return json(204);
+}
+
+/** Glance's delete of an image the caller sees: 403 for another's or a protected one. Also compute's image proxy's. */
+export async function deleteImageAs(req: ApiRequest, image: Image): Promise<void> {
   assertCanModify(image, req.auth, 'delete');
   const protectedError = () => new Forbidden(`Image ${image.id} is protected and cannot be deleted.`);
   if (image.protected) throw protectedError();
@@ -127,7 +132,6 @@ async function remove(req: ApiRequest): Promise<ApiResponse> {
     // The image is gone for its users; the orphaned object costs storage only.
     logger.error('image data left behind after delete', { image_id: image.id, error: error as Error });
   }
-  return json(204);
 }
 
 export const imageResourceRoutes: Route[] = [
