@@ -116,10 +116,14 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   log.info('host agent stopped');
 }
 
+/** Node's name of the machine's CPU in Nova's (libvirt's) words. */
+const nodeArchitecture = () => ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x' })[process.arch as string] ?? process.arch;
+
 export function inventoryOf(config: AgentConfig, offered: DriverInventory, consoleUrl?: string): HostInventory {
   return HostInventorySchema.parse({
     ...offered,
     host: config.host,
+    architecture: nodeArchitecture(),
     console_url: consoleUrl,
     availability_zone: config.availability_zone,
     host_ip: config.host_ip,

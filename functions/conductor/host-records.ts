@@ -30,6 +30,7 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
     hypervisor_type: inv.hypervisor_type,
     hypervisor_version: inv.hypervisor_version,
     virt_type: inv.virt_type,
+    architecture: inv.architecture ?? 'x86_64',
     host_ip: inv.host_ip,
     tunnel_ip: inv.tunnel_ip ?? inv.host_ip,
     // null, not absent: a host that stops offering consoles loses the address it had.

@@ -13,6 +13,7 @@ export interface RequestSpec {
   ignoreHosts: string[];
   projectId: string;
   flavorExtraSpecs: Record<string, string>;
+  imageProperties: Record<string, string>;
   /** Its server group's policy and where the other members are; absent = no group. */
   group?: GroupPlacement;
   /** The hosts of the servers named by `same_host` (it must go to one of them) and `different_host` (to none); absent = no hint. */
@@ -36,6 +37,7 @@ export async function requestSpecOf(i: Instance, group: GroupPlacement | undefin
     ignoreHosts: i.attempted_hosts,
     projectId: i.project_id,
     flavorExtraSpecs: i.flavor.extra_specs,
+    imageProperties: i.image_meta.properties ?? {},
     group,
     ...(same_host && { sameHosts: await hostsOf(same_host) }),
     ...(different_host && { differentHosts: await hostsOf(different_host) }),

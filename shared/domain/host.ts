@@ -11,6 +11,8 @@ export const HostInventorySchema = z.object({
   hypervisor_version: z.number().int().default(0),
   /** Nova's virt_type: kvm where KVM really works, qemu (TCG) otherwise, fake for the fake driver. */
   virt_type: z.string().default('qemu'),
+  /** The CPU architecture its guests run on (Nova's names: x86_64, aarch64, ...); absent = x86_64. */
+  architecture: z.string().optional(),
   host_ip: z.string().default('127.0.0.1'),
   /** The host's VXLAN tunnel endpoint on the data-centre network (Neutron's local_ip); defaults to host_ip. */
   tunnel_ip: z.string().optional(),
@@ -47,6 +49,7 @@ export const HostSchema = z.object({
   hypervisor_type: z.string(),
   hypervisor_version: z.number().int(),
   virt_type: z.string(),
+  architecture: z.string().optional(),
   host_ip: z.string(),
   tunnel_ip: z.string().optional(),
   console_url: z.string().nullable().optional(),

@@ -37,12 +37,18 @@ export const ImageMetaSchema = z.object({
   virtual_size: z.number().int().nullable().default(null),
   os_hash_algo: z.string().nullable(),
   os_hash_value: z.string().nullable(),
+  /** The image properties the scheduler reads (ImagePropertiesFilter). */
+  properties: z.record(z.string(), z.string()).optional(),
 });
 export type ImageMeta = z.infer<typeof ImageMetaSchema>;
 
+/** Image properties that say where an image can run: Nova's ImagePropertiesFilter reads them (old and new names). */
+export const PLACEMENT_IMAGE_PROPERTIES = ['architecture', 'hw_architecture', 'hypervisor_type', 'img_hv_type', 'vm_mode', 'hw_vm_mode'];
+
 export function imageMetaOf(image: Image): ImageMeta {
   const { id, disk_format, size, virtual_size, os_hash_algo, os_hash_value } = image;
-  return { id, disk_format, size, virtual_size, os_hash_algo, os_hash_value };
+  const properties = Object.fromEntries(Object.entries(image.properties).filter(([k]) => PLACEMENT_IMAGE_PROPERTIES.includes(k)));
+  return { id, disk_format, size, virtual_size, os_hash_algo, os_hash_value, properties };
 }
 
 /** An instance as stored (the table item without its keys). */

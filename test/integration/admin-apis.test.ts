@@ -171,3 +171,24 @@ describe('service and hypervisor ids', () => {
     expect(new Set(hypervisors.map((h) => h.id)).size).toBe(hypervisors.length);
   });
 });
+
+describe('ImagePropertiesFilter', () => {
+  it('sends an image made for another architecture nowhere, and says which filter turned the hosts away', async () => {
+    const image = await uploadTestImage(uniqueName('arm-image'), adminToken);
+    const patched = await api('PATCH', `/image/v2/images/${image}`, {
+      token: adminToken,
+      rawBody: JSON.stringify([{ op: 'add', path: '/hw_architecture', value: 'aarch64' }]),
+      headers: { 'Content-Type': 'application/openstack-images-v2.1-json-patch' },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const res = await compute('POST', '/servers', member.token, { server: { name: uniqueName('arm'), imageRef: image, flavorRef: '1', networks: 'none' } });
+    expect(res.status).toBe(202);
+    const server = await waitFor('the server in ERROR', async () => {
+      const s = await show(res.body.server.id);
+      return s.status === 'ERROR' ? s : undefined;
+    }, 60_000);
+    expect(server.fault.message).toMatch(/ImagePropertiesFilter rejected/);
+    await compute('DELETE', `/servers/${server.id}`, adminToken);
+    await api('DELETE', `/image/v2/images/${image}`, { token: adminToken });
+  });
+});

@@ -5,6 +5,7 @@ import { DiskFilter } from './disk-filter.js';
 import type { HostFilter } from './host-filter.js';
 import { IgnoreAttemptedHostsFilter } from './ignore-attempted-hosts-filter.js';
 import { DifferentHostFilter, SameHostFilter } from './affinity-hint-filters.js';
+import { ImagePropertiesFilter } from './image-properties-filter.js';
 import { RamFilter } from './ram-filter.js';
 import { ServerGroupAffinityFilter, ServerGroupAntiAffinityFilter } from './server-group-filters.js';
 import { VcpuFilter } from './vcpu-filter.js';
@@ -23,4 +24,5 @@ export const enabledFilters: HostFilter[] = [
   AggregateMultiTenancyIsolation,
   SameHostFilter,
   DifferentHostFilter,
+  ImagePropertiesFilter,
 ];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AggregateInstanceExtraSpecsFilter, AggregateMultiTenancyIsolation, matchesRequirement } from '../../../functions/scheduler/filters/aggregate-filters.js';
 import { AvailabilityZoneFilter } from '../../../functions/scheduler/filters/availability-zone-filter.js';
+import { ImagePropertiesFilter } from '../../../functions/scheduler/filters/image-properties-filter.js';
 import { ServerGroupAffinityFilter, ServerGroupAntiAffinityFilter } from '../../../functions/scheduler/filters/server-group-filters.js';
 import type { RequestSpec } from '../../../functions/scheduler/request-spec.js';
 import { weighHosts } from '../../../functions/scheduler/weighers/index.js';
@@ -15,7 +16,7 @@ const host = (name: string, extra: Partial<Host> = {}): Host =>
     virt_type: 'fake', host_ip: '127.0.0.1', status: 'enabled', disabled_reason: null, last_heartbeat: '2026-06-01T12:00:00Z', queue_url: 'q', service_id: 's',
     created_at: '2026-06-01T12:00:00Z', updated_at: '2026-06-01T12:00:00Z', ...extra,
   });
-const spec = (extra: Partial<RequestSpec> = {}): RequestSpec => ({ instanceId: 'i', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, forcedHost: null, ...extra });
+const spec = (extra: Partial<RequestSpec> = {}): RequestSpec => ({ instanceId: 'i', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, imageProperties: {}, forcedHost: null, ...extra });
 const aggregate = (id: number, hosts: string[], metadata: Record<string, string>): Aggregate => ({
   id, uuid: `00000000-0000-4000-8000-00000000000${id}`, name: `agg${id}`, availability_zone: metadata.availability_zone ?? null, hosts, metadata, created_at: '', updated_at: null, version: 1,
 });
@@ -76,5 +77,23 @@ describe('server group filters and weighers', () => {
     expect(weighHosts([fuller, emptier], spec({ group: group('soft-affinity', { a: 1 }) })).map((h) => h.host)).toEqual(['a', 'b']);
     expect(weighHosts([fuller, emptier], spec({ group: group('soft-anti-affinity', { b: 1 }) })).map((h) => h.host)).toEqual(['a', 'b']);
     expect(weighHosts([fuller, emptier], spec()).map((h) => h.host)).toEqual(['b', 'a']);
+  });
+});
+
+describe('ImagePropertiesFilter', () => {
+  const runs = (props: Record<string, string>, h: Host) => ImagePropertiesFilter.passes(h, spec({ imageProperties: props }), ctx([]));
+
+  it("runs an image only where its architecture, hypervisor type and VM mode are offered", () => {
+    const kvm = host('k', { virt_type: 'kvm', architecture: 'x86_64' });
+    const arm = host('a', { virt_type: 'qemu', architecture: 'aarch64' });
+    expect(runs({}, arm)).toBe(true);
+    expect(runs({ hw_architecture: 'x86_64' }, kvm)).toBe(true);
+    expect(runs({ architecture: 'x86_64' }, arm)).toBe(false);
+    expect(runs({ img_hv_type: 'qemu' }, kvm)).toBe(true);
+    expect(runs({ hypervisor_type: 'xen' }, kvm)).toBe(false);
+    expect(runs({ hw_vm_mode: 'xen' }, kvm)).toBe(false);
+    expect(runs({ hw_vm_mode: 'HVM' }, kvm)).toBe(true);
+    // A host registered before hosts reported an architecture is taken as x86_64.
+    expect(runs({ hw_architecture: 'x86_64' }, host('old'))).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { HostSchema, type Host } from '../../../shared/domain/host.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const ctx = { now: NOW, serviceDownTime: 60, aggregates: [] };
-const spec: RequestSpec = { instanceId: 'i-1', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, forcedHost: null };
+const spec: RequestSpec = { instanceId: 'i-1', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, imageProperties: {}, forcedHost: null };
 
 const host = (name: string, extra: Partial<Host> = {}): Host =>
   HostSchema.parse({
