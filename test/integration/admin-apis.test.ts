@@ -192,3 +192,14 @@ describe('ImagePropertiesFilter', () => {
     await api('DELETE', `/image/v2/images/${image}`, { token: adminToken });
   });
 });
+
+describe('os-hypervisors/{pattern}/servers', () => {
+  it("lists the matching hypervisors with the servers each runs, by uuid and instance name; 404 when none matches", async () => {
+    const host = (await show(serverId))['OS-EXT-SRV-ATTR:host'] as string;
+    const res = await compute('GET', `/os-hypervisors/${host}/servers`, adminToken);
+    const mine = (res.body.hypervisors as Body[]).find((h) => h.hypervisor_hostname === host)!;
+    expect(mine.servers).toContainEqual({ uuid: serverId, name: (await show(serverId))['OS-EXT-SRV-ATTR:instance_name'] });
+    expect((await compute('GET', '/os-hypervisors/no-such-pattern-x/servers', adminToken)).status).toBe(404);
+    expect((await compute('GET', `/os-hypervisors/${host}/servers`, member.token)).status).toBe(403);
+  });
+});

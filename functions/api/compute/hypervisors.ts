@@ -1,10 +1,12 @@
 import type { Host } from '../../../shared/domain/host.js';
 import { BadRequest, NotFound, NotImplemented } from '../../../shared/errors.js';
 import { listHosts } from '../../../shared/store/hosts.js';
+import { listAllInstances } from '../../../shared/store/instances.js';
 import { json } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { hostState, legacyId } from './compute-hosts.js';
 import { nextLinks, pageOf } from './links.js';
+import { instanceName } from './views/server-view.js';
 import { authorizeAdmin } from './policy.js';
 
 /**
@@ -122,6 +124,22 @@ async function search(req: ApiRequest) {
   return json(200, { hypervisors: found.map((h) => hypervisorSummary(h, now)) });
 }
 
+/** Hypervisors whose hostname contains the pattern, each with the servers it runs (Nova below 2.53). */
+async function servers(req: ApiRequest) {
+  authorizeAdmin(req, 'os_compute_api:os-hypervisors:servers');
+  const pattern = req.params.hypervisor_hostname_pattern;
+  const now = Date.now();
+  const found = (await listHosts()).filter((h) => h.host.includes(pattern)).sort(byName);
+  if (found.length === 0) throw new NotFound(`No hypervisor matching '${pattern}' could be found.`);
+  const instances = await listAllInstances();
+  return json(200, {
+    hypervisors: found.map((h) => {
+      const on = instances.filter((i) => i.host === h.host).map((i) => ({ uuid: i.id, name: instanceName(i) }));
+      return { ...hypervisorSummary(h, now), ...(on.length && { servers: on }) };
+    }),
+  });
+}
+
 /** The agents do not report uptime: Nova answers 501 for a driver without it (and the CLI expects that). */
 async function uptime(req: ApiRequest): Promise<ApiResponse> {
   authorizeAdmin(req, 'os_compute_api:os-hypervisors:uptime');
@@ -134,6 +152,7 @@ export const hypervisorRoutes: Route[] = [
   { method: 'GET', path: `${BASE}/detail`, service: 'compute', handler: detail },
   { method: 'GET', path: `${BASE}/statistics`, service: 'compute', handler: statistics },
   { method: 'GET', path: `${BASE}/{hypervisor_hostname_pattern}/search`, service: 'compute', handler: search },
+  { method: 'GET', path: `${BASE}/{hypervisor_hostname_pattern}/servers`, service: 'compute', handler: servers },
   { method: 'GET', path: `${BASE}/{hypervisor_id}/uptime`, service: 'compute', handler: uptime },
   { method: 'GET', path: `${BASE}/{hypervisor_id}`, service: 'compute', handler: show },
 ];
