@@ -86,6 +86,8 @@ export class NovalessStack extends Stack {
 
     const api = controlFunction('api', 'novaless API: Identity v3, Compute v2.1, Image v2, Network v2.0');
     grantSendToQueues(api);
+    // os-services shows nova-scheduler and nova-conductor with a state read from their queues.
+    queues.grantReadDepth(api);
     bucket.grantReadWrite(api, `${imageObjectPrefix}*`);
     // os-getConsoleOutput reads the console logs host agents publish.
     bucket.grantRead(api, `${consoleObjectPrefix}*`);

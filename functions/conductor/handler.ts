@@ -3,6 +3,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../../shared/logger.js';
 import { ConductorMessageSchema, type ConductorMessage } from '../../shared/messages/conductor.js';
 import { parseMessage } from '../../shared/messages/parse.js';
+import { recordActivity } from '../../shared/store/service-activity.js';
 import { onActionDone } from './reports/action-done.js';
 import { onActionFailed } from './reports/action-failed.js';
 import { onConsoleClosed, onConsoleOpened } from './reports/console-session.js';
@@ -37,6 +38,7 @@ async function onRecord(record: SQSRecord): Promise<void> {
   logger.appendKeys({ request_id: report.request_id, host: 'host' in report ? report.host : undefined, instance_id: 'instance_id' in report ? report.instance_id : undefined });
   try {
     await (handlers[report.type] as (r: ConductorMessage) => Promise<void>)(report);
+    await recordActivity('nova-conductor');
   } finally {
     logger.removeKeys(['request_id', 'host', 'instance_id']);
   }

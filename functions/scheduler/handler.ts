@@ -3,6 +3,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../../shared/logger.js';
 import { parseMessage } from '../../shared/messages/parse.js';
 import { SchedulerMessageSchema } from '../../shared/messages/scheduler.js';
+import { recordActivity } from '../../shared/store/service-activity.js';
 import { scheduleInstance } from './schedule-instance.js';
 
 async function onRecord(record: SQSRecord): Promise<void> {
@@ -12,6 +13,7 @@ async function onRecord(record: SQSRecord): Promise<void> {
   logger.appendKeys({ request_id: msg.request_id, instance_id: msg.instance_id });
   try {
     await scheduleInstance(msg);
+    await recordActivity('nova-scheduler');
   } finally {
     logger.removeKeys(['request_id', 'instance_id']);
   }

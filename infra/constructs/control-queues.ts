@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
   conductorQueue,
@@ -32,6 +33,14 @@ export class ControlQueues extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+  }
+
+  /** Lets a function read the depth of the scheduler and conductor queues and their dead-letter queues (their service rows' state). */
+  grantReadDepth(grantee: IGrantable): void {
+    for (const queue of [this.scheduler, this.conductor]) {
+      queue.grant(grantee, 'sqs:GetQueueAttributes');
+      queue.deadLetterQueue?.queue.grant(grantee, 'sqs:GetQueueAttributes');
+    }
   }
 
   /** The ARN pattern of every per-host queue (and of the shared host dead-letter queue). */

@@ -203,3 +203,40 @@ describe('os-hypervisors/{pattern}/servers', () => {
     expect((await compute('GET', `/os-hypervisors/${host}/servers`, member.token)).status).toBe(403);
   });
 });
+
+describe('nova-scheduler and nova-conductor services', () => {
+  it("are listed with a state read from their queues, and cannot be disabled", async () => {
+    const services = (await compute('GET', '/os-services', adminToken)).body.services as Body[];
+    for (const binary of ['nova-scheduler', 'nova-conductor']) {
+      const row = services.find((s) => s.binary === binary)!;
+      expect(row).toMatchObject({ host: 'control-plane', zone: 'internal', status: 'enabled', state: 'up', forced_down: false });
+      expect(Number.isInteger(row.id)).toBe(true);
+      // They have finished messages already (this file's boots): when they did is their updated_at.
+      expect(Date.parse(row.updated_at)).toBeGreaterThan(0);
+    }
+    const scheduler = (await compute('GET', '/os-services?binary=nova-scheduler', adminToken)).body.services as Body[];
+    expect(scheduler.map((s) => s.binary)).toEqual(['nova-scheduler']);
+    const refused = await compute('PUT', '/os-services/disable', adminToken, { host: 'control-plane', binary: 'nova-conductor' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.badRequest.message).toMatch(/cannot be disabled/);
+  });
+
+  it('goes down while its dead-letter queue holds a message, and up again once it is gone', async () => {
+    const { SendMessageCommand, ReceiveMessageCommand, DeleteMessageCommand, GetQueueUrlCommand } = await import('@aws-sdk/client-sqs');
+    const { queues } = await import('../../shared/aws.js');
+    const url = (await queues().send(new GetQueueUrlCommand({ QueueName: 'novaless-conductor-dlq' }))).QueueUrl!;
+    const marker = uniqueName('dead-letter');
+    await queues().send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ marker }) }));
+    const conductor = async () => ((await compute('GET', '/os-services?binary=nova-conductor', adminToken)).body.services as Body[])[0];
+    try {
+      expect((await conductor()).state).toBe('down');
+    } finally {
+      await waitFor('the dead letter removed', async () => {
+        const got = await queues().send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+        for (const m of got.Messages ?? []) await queues().send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }));
+        return (got.Messages ?? []).some((m) => m.Body?.includes(marker)) || undefined;
+      }, 20_000);
+    }
+    expect((await conductor()).state).toBe('up');
+  });
+});

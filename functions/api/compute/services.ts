@@ -6,11 +6,12 @@ import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
 import { COMPUTE_BINARY, hostState, legacyId } from './compute-hosts.js';
 import { novaBoolean } from './flavor-manage.js';
+import { CONTROL_BINARIES, CONTROL_HOST, controlServiceState } from './control-services.js';
 import { authorizeAdmin } from './policy.js';
 
 /**
- * Compute services: one nova-compute per registered host. The control plane's functions are not
- * services with heartbeats, so no scheduler or conductor rows are shown. Microversion 2.11 adds
+ * Compute services: one nova-compute per registered host, and the control plane's nova-scheduler
+ * and nova-conductor (control-services.ts), which cannot be disabled. Microversion 2.11 adds
  * `forced_down` to the views and `PUT /os-services/force-down`.
  */
 const BASE = '/compute/v2.1/os-services';
@@ -38,7 +39,22 @@ async function list(req: ApiRequest) {
     .filter(() => binary === null || binary === COMPUTE_BINARY)
     .sort((a, b) => a.host.localeCompare(b.host));
   const now = Date.now();
-  return json(200, { services: hosts.map((h) => serviceView(h, now, req.microversion.atLeast('2.11'))) });
+  const withForcedDown = req.microversion.atLeast('2.11');
+  const control = await Promise.all(
+    CONTROL_BINARIES.filter((b) => (binary === null || binary === b) && (host === null || host === CONTROL_HOST)).map((b) => controlServiceState(b, now)),
+  );
+  const controlRows = control.map((c) => ({
+    id: c.id,
+    binary: c.binary,
+    host: c.host,
+    zone: c.zone,
+    status: 'enabled',
+    state: c.state,
+    disabled_reason: null,
+    updated_at: c.updatedAt,
+    ...(withForcedDown && { forced_down: false }),
+  }));
+  return json(200, { services: [...controlRows, ...hosts.map((h) => serviceView(h, now, withForcedDown))] });
 }
 
 const UpdateSchema = z.strictObject({
@@ -85,6 +101,9 @@ async function forceDown(body: z.infer<typeof UpdateSchemaV211>) {
 }
 
 function checkComputeBinary(binary: string): void {
+  if ((CONTROL_BINARIES as readonly string[]).includes(binary)) {
+    throw new BadRequest(`${binary} runs as functions of the control plane here: it cannot be disabled or forced down. Only nova-compute services can be updated.`);
+  }
   if (binary !== COMPUTE_BINARY) throw new BadRequest(`Updating a ${binary} service is not supported. Only nova-compute services can be updated.`);
 }
 
