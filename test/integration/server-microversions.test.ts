@@ -141,8 +141,8 @@ describe('2.3: more OS-EXT-SRV-ATTR attributes for admins', () => {
   it('are not in an update response (Nova adds them there only at 2.75)', async () => {
     const res = await api('PUT', `${SERVERS}/${serverId}`, { token: adminToken, headers: at('2.3'), body: { server: {} } });
     expect(res.status).toBe(200);
-    expect(res.body.server['OS-EXT-SRV-ATTR:host']).toBeTruthy();
-    for (const key of extended) expect(res.body.server).not.toHaveProperty(key);
+    // Below 2.75 Nova's update view has no extended attributes at all, not even for admins (show_extended_attr=False).
+    for (const key of [...extended, 'OS-EXT-SRV-ATTR:host']) expect(res.body.server).not.toHaveProperty(key);
   });
 });
 

@@ -35,7 +35,8 @@ export const ServerName = z.string().min(1).max(255).regex(/^\S(.*\S)?$/s, 'must
 
 /** The addresses a user records for a server (Nova's `ipv4` and `ipv6` formats). */
 export const AccessIPv4 = z.ipv4();
-export const AccessIPv6 = z.ipv6();
+/** Stored in its canonical form, as Nova stores netaddr's (`0:0:0:0:0:babe:220.12.22.2` is `::babe:dc0c:1602`); the URL parser gives RFC 5952's. */
+export const AccessIPv6 = z.ipv6().transform((ip) => new URL(`http://[${ip}]`).hostname.slice(1, -1));
 
 /** A server's description (2.19): up to 255 printable characters, or null. */
 export const ServerDescription = z

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Instance } from '../../../shared/domain/instance.js';
 import { TaskState, statusOf } from '../../../shared/domain/instance-states.js';
 import { BadRequest, Conflict, Forbidden } from '../../../shared/errors.js';
+import { ConcurrentModification } from '../../../shared/domain/network/errors.js';
 import { sendDestroy } from '../../../shared/messages/host-commands.js';
 import { deadlineFor, getInstance, listAllInstances, listProjectInstances, removeInstance, updateInstance } from '../../../shared/store/instances.js';
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
@@ -169,6 +170,12 @@ async function updateServer(req: ApiRequest): Promise<ApiResponse> {
   return json(200, { server: serverDetail(req, updated, { changeResponse: true }) });
 }
 
+/** A port changed while the delete released it (the build bound it): false, so the delete reads the instance again. */
+function lostPortRace(err: unknown): false {
+  if (err instanceof ConcurrentModification) return false;
+  throw err;
+}
+
 /**
  * `DELETE /servers/{id}`: an instance that holds no host claim is removed here (its quota
  * released in the same transaction); otherwise it goes to task_state `deleting` and its host is
@@ -183,7 +190,8 @@ async function deleteServer(req: ApiRequest): Promise<ApiResponse> {
     if (!instance.claimed_host) {
       // Recorded first: the removal expires the server's actions, this one with them.
       await recordAction(newAction({ instanceId: instance.id, action: 'delete', requestId: req.requestId, userId: req.auth.user_id, projectId: req.auth.project_id }));
-      if (await removeInstance(instance)) return { status: 204 };
+      // Its ports are released first; a build binding them at the same moment is a lost race, read again.
+      if (await removeInstance(instance).catch(lostPortRace)) return { status: 204 };
     } else {
       const deleting = await updateInstance(instance, { task_state: TaskState.DELETING, task_deadline: deadlineFor(TaskState.DELETING) });
       if (deleting) {

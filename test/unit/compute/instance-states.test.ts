@@ -87,8 +87,11 @@ describe('power state sync (Nova _sync_instance_power_state)', () => {
 
 describe('console output length', () => {
   const log = 'one\ntwo\nthree\n';
-  it('keeps the last N lines, all for none or -1, nothing for 0', () => {
-    expect(lastLines(log, 2)).toBe('two\nthree\n');
+  it('keeps the last N pieces of the log split on newlines (Nova\'s _tail_log), all for none or -1, nothing for 0', () => {
+    // The empty piece after the final newline is one of them, as in Nova: tempest counts 3 for length=3.
+    expect(lastLines(log, 2)).toBe('three\n');
+    expect(lastLines(log, 3)).toBe('two\nthree\n');
+    expect(lastLines(log, 3).split('\n')).toHaveLength(3);
     expect(lastLines(log, 10)).toBe(log);
     expect(lastLines(log, undefined)).toBe(log);
     expect(lastLines(log, -1)).toBe(log);

@@ -23,14 +23,16 @@ const ConsoleOutputSchema = z
 /** Control characters Nova strips from console output: everything below 0x20 except tab and newline. */
 const CONTROL_CHARACTERS = /[\x00-\x08\x0B-\x1F]/g;
 
-/** The last `length` lines of a log (all of it for null/undefined/-1), as Nova's get_console_output cuts it. */
+/**
+ * The last `length` lines of a log (all of it for null/undefined/-1), cut exactly as Nova's
+ * `_tail_log` cuts it: the last `length` pieces of `log.split('\n')`, so the empty piece after a
+ * final newline counts as one (`length=3` of "a\nb\nc\n" is "b\nc\n"), as clients and tempest expect.
+ */
 export function lastLines(log: string, length: number | null | undefined): string {
   if (length === null || length === undefined || length < 0) return log;
   if (length === 0) return '';
   const lines = log.split('\n');
-  // A log ending with a newline has an empty last element that is not a line.
-  const trailing = lines[lines.length - 1] === '' ? 1 : 0;
-  return lines.slice(Math.max(0, lines.length - trailing - length)).join('\n');
+  return lines.slice(Math.max(0, lines.length - length)).join('\n');
 }
 
 /**

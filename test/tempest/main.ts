@@ -1,0 +1,75 @@
+/**
+ * `npm run tempest`: upstream tempest's compute API tests (`tempest.api.compute`) against a local
+ * cloud, less the tests in exclude-list.txt. Fails when any test that runs fails.
+ *
+ *   npm run tempest [-- --cloud DIR] [--regex R] [--concurrency N] [--name NAME]
+ *
+ * Without --cloud it starts a fresh cloud of its own (fake driver, free port) and stops it after;
+ * with --cloud it uses the running cloud whose state dir is DIR (`.novaless` for `npm start`).
+ * Results: test/tempest/results/<name>.json (counts, failures, runtime); tempest's workspace,
+ * log and config: test/tempest/results/<name>/.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort } from '../../infra/local/emulators.js';
+import { launchCloud, stopProcess, waitForCloudInfo } from '../../infra/local/launch.js';
+import { readCloudInfo, type CloudInfo } from '../../infra/local/state-dir.js';
+import { configureTempest } from './configure.js';
+import { resultsDir, runTempest, summary } from './run-tempest.js';
+
+const { values: args } = parseArgs({
+  options: {
+    cloud: { type: 'string' },
+    regex: { type: 'string', default: '^tempest\\.api\\.compute\\.' },
+    concurrency: { type: 'string', default: '2' },
+    name: { type: 'string', default: 'full' },
+  },
+});
+
+const say = (line: string) => process.stdout.write(`tempest: ${line}\n`);
+
+async function main(): Promise<number> {
+  const concurrency = Number(args.concurrency);
+  let info: CloudInfo;
+  let stop = async () => {};
+  if (args.cloud) {
+    info = readCloudInfo(resolve(args.cloud));
+    say(`using the running cloud at ${info.apiUrl}`);
+  } else {
+    const workDir = mkdtempSync(join(tmpdir(), 'novaless-tempest-'));
+    const stateDir = join(workDir, 'state');
+    const logFile = join(workDir, 'start.log');
+    const child = launchCloud({ stateDir, logFile, args: ['--fresh', '--port', String(await freePort()), '--driver', 'fake'], env: { LOG_LEVEL: 'WARN' } });
+    stop = async () => {
+      await stopProcess(child, 40_000);
+      rmSync(workDir, { recursive: true, force: true });
+    };
+    info = await waitForCloudInfo(child, { stateDir, logFile }, Date.now() + 120_000).catch(async (err) => {
+      await stop();
+      throw err;
+    });
+    say(`started a fresh local cloud (fake driver) at ${info.apiUrl}; its log: ${logFile}`);
+  }
+  try {
+    const workspace = join(resultsDir, args.name!);
+    await configureTempest(info, workspace, { concurrency, prefix: `tempest-${args.name}-` });
+    say(`workspace ${workspace}; running ${args.regex} at concurrency ${concurrency}`);
+    const result = await runTempest({ name: args.name!, workspace, regex: args.regex!, concurrency, echo: (c) => process.stdout.write(c) });
+    say(summary(result));
+    say(`results: ${join(resultsDir, `${args.name}.json`)}`);
+    if (result.passed === 0 && result.exitCode !== 0) return result.exitCode; // tempest did not run at all
+    return result.failed > 0 ? 1 : 0;
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`tempest: ${(err as Error).stack ?? err}\n`);
+    process.exit(2);
+  },
+);
