@@ -158,7 +158,7 @@ describe('2.11: forced_down services', () => {
     expect((await forceDown({ ...service, forced_down: 'maybe' })).status).toBe(400);
     expect((await forceDown({ ...service, forced_down: true, extra: 1 })).status).toBe(400);
     expect((await forceDown({ host, binary: 'nova-scheduler', forced_down: true })).body.badRequest.message).toBe(
-      'Updating a nova-scheduler service is not supported. Only nova-compute services can be updated.',
+      'nova-scheduler runs as functions of the control plane here: it cannot be disabled or forced down. Only nova-compute services can be updated.',
     );
     expect((await forceDown({ host: 'no-such-host', binary: 'nova-compute', forced_down: true })).body).toEqual({
       itemNotFound: { code: 404, message: 'Could not find binary nova-compute on host no-such-host.' },
