@@ -5,11 +5,12 @@ import { getHost, listHosts, setHostStatus } from '../../../shared/store/hosts.j
 import { listAllInstances } from '../../../shared/store/instances.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
+import { CONTROL_BINARIES, CONTROL_HOST } from './control-services.js';
 import { authorizeAdmin } from './policy.js';
 
 /**
  * Nova's os-hosts (admin; gone from 2.43, where os-services and os-hypervisors replace it): the
- * compute hosts with their zone, one host's resources (total, used now, per project), enabling
+ * control plane's scheduler and conductor (zone internal) and the compute hosts with their zone, one host's resources (total, used now, per project), enabling
  * and disabling it. The agents, like Nova's libvirt driver, have no host maintenance mode or
  * power actions: those are Nova's 501s.
  */
@@ -26,11 +27,14 @@ async function loadHost(req: ApiRequest): Promise<Host> {
   return host;
 }
 
+/** The control plane's services, as Nova lists its scheduler and conductor hosts in the internal zone. */
+const CONTROL_ROWS = CONTROL_BINARIES.map((binary) => ({ host_name: CONTROL_HOST, service: binary.replace(/^nova-/, ''), zone: 'internal' }));
+
 async function list(req: ApiRequest): Promise<ApiResponse> {
   available(req, 'list');
   const zone = req.query.get('zone');
-  const hosts = (await listHosts()).filter((h) => !zone || zoneOf(h) === zone);
-  return json(200, { hosts: hosts.map((h) => ({ host_name: h.host, service: 'compute', zone: zoneOf(h) })) });
+  const computes = (await listHosts()).map((h) => ({ host_name: h.host, service: 'compute', zone: zoneOf(h) }));
+  return json(200, { hosts: [...CONTROL_ROWS, ...computes].filter((h) => !zone || h.zone === zone) });
 }
 
 async function show(req: ApiRequest): Promise<ApiResponse> {
