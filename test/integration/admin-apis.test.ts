@@ -240,3 +240,13 @@ describe('nova-scheduler and nova-conductor services', () => {
     expect((await conductor()).state).toBe('up');
   });
 });
+
+describe('servers listed by project for admins', () => {
+  it('narrows an all_tenants listing by tenant_id or project_id, and ignores them without all_tenants (as Nova)', async () => {
+    const ids = async (query: string) => ((await compute('GET', `/servers/detail?${query}`, adminToken)).body.servers as Body[]).map((s) => s.id);
+    expect(await ids(`tenant_id=${member.projectId}`)).not.toContain(serverId);
+    expect(await ids(`all_tenants=1&tenant_id=${member.projectId}`)).toEqual([serverId]);
+    expect(await ids(`all_tenants=1&project_id=${member.projectId}`)).toEqual([serverId]);
+    expect(await ids(`all_tenants=1&project_id=${other.projectId}`)).toEqual([]);
+  });
+});

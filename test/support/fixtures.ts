@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../shared/aws.js';
-import type { HostInventory } from '../../shared/domain/host.js';
+import { HostSchema, type Host, type HostInventory } from '../../shared/domain/host.js';
 import type { Instance } from '../../shared/domain/instance.js';
 import { TaskState, VmState } from '../../shared/domain/instance-states.js';
 import { getHost, setHostStatus } from '../../shared/store/hosts.js';
@@ -101,4 +101,38 @@ export async function backdateHeartbeat(name: string, at: string): Promise<void>
       ExpressionAttributeValues: { ':at': at },
     }),
   );
+}
+
+/** A compute host record as the conductor stores it: an idle, enabled KVM host that last beat at 2026-06-01T11:59:40Z. */
+export function hostRecord(name: string, extra: Partial<Host> = {}): Host {
+  return HostSchema.parse({
+    id: '7',
+    host: name,
+    availability_zone: 'nova',
+    vcpus: 8,
+    memory_mb: 16384,
+    disk_gb: 200,
+    cpu_allocation_ratio: 4,
+    ram_allocation_ratio: 1,
+    disk_allocation_ratio: 1,
+    vcpus_limit: 32,
+    memory_mb_limit: 16384,
+    disk_gb_limit: 200,
+    used_vcpus: 0,
+    used_memory_mb: 0,
+    used_disk_gb: 0,
+    running_vms: 0,
+    hypervisor_type: 'QEMU',
+    hypervisor_version: 8002000,
+    virt_type: 'kvm',
+    host_ip: '10.0.0.7',
+    status: 'enabled',
+    disabled_reason: null,
+    last_heartbeat: '2026-06-01T11:59:40Z',
+    queue_url: 'http://sqs.test/host',
+    service_id: '3',
+    created_at: '2026-01-01T00:00:00Z',
+    updated_at: '2026-06-01T11:59:40Z',
+    ...extra,
+  });
 }

@@ -62,7 +62,7 @@ export const computeFeatures: Record<string, boolean | string> = {
   block_migration_for_live_migration: false,
   rescue: false, // no rescue / unrescue
   stable_rescue: false,
-  vnc_console: false, // remote-consoles.ts exists, but the fake driver's guests have no VNC (Nova's 400 "Unavailable console type novnc."); against --driver qemu it could be true
+  vnc_console: false, // the fake driver's guests have no VNC (Nova's 400 "Unavailable console type novnc."); on with --driver qemu (configureTempest's vncConsole)
   spice_console: false,
   rdp_console: false,
   serial_console: false,
@@ -147,7 +147,7 @@ const yamlAccounts = (accounts: Account[]) =>
  * Makes `dir` a fresh tempest workspace for the cloud: the accounts (names prefixed with `prefix`,
  * so a second workspace on the same cloud does not collide), two test images and the config.
  */
-export async function configureTempest(cloud: CloudEndpoint, dir: string, o: { concurrency: number; prefix: string }): Promise<TempestWorkspace> {
+export async function configureTempest(cloud: CloudEndpoint, dir: string, o: { concurrency: number; prefix: string; vncConsole?: boolean }): Promise<TempestWorkspace> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // tempest init registers the workspace in a workspace file: keep that one inside the workspace too.
@@ -201,7 +201,7 @@ export async function configureTempest(cloud: CloudEndpoint, dir: string, o: { c
         build_interval: 1,
         min_compute_nodes: 1,
       },
-      'compute-feature-enabled': { ...computeFeatures, scheduler_enabled_filters: await schedulerFilters() },
+      'compute-feature-enabled': { ...computeFeatures, vnc_console: o.vncConsole ?? false, scheduler_enabled_filters: await schedulerFilters() },
       image: { region: 'RegionOne', endpoint_type: 'publicURL', build_timeout: 120 },
       'image-feature-enabled': { api_v2: true, api_v1: false },
       // The fake driver's guests do not run: nothing to ping or ssh into.

@@ -41,6 +41,8 @@ export interface RunOptions {
   concurrency: number;
   /** Where tempest's console output goes as it runs (besides <workspace>/tempest-run.log). */
   echo?: (chunk: string) => void;
+  /** Extra environment for tempest (e.g. SSL_CERT_FILE, so its HTTPS client trusts the consoles' certificates). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** `tempest run` in the workspace, then the results from stestr's last run. */
@@ -49,7 +51,7 @@ export async function runTempest(o: RunOptions): Promise<TempestResult> {
   const args = ['run', '--concurrency', String(o.concurrency), '--regex', o.regex, '--exclude-list', excludeListFile];
   const output: string[] = [];
   const exitCode = await new Promise<number>((res, rej) => {
-    const child = spawn('tempest', args, { cwd: o.workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('tempest', args, { cwd: o.workspace, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
     const take = (chunk: Buffer) => {
       output.push(chunk.toString());
       o.echo?.(chunk.toString());

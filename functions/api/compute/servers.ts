@@ -33,8 +33,9 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
   const q = req.query;
   const allTenants = q.has('all_tenants') && !['0', 'false', 'False'].includes(q.get('all_tenants') ?? '');
   if (allTenants && !isAdmin(req.auth)) throw new Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.");
-  const projectFilter = isAdmin(req.auth) ? (q.get('project_id') ?? q.get('tenant_id')) : null;
-  let servers = allTenants || projectFilter ? await listAllInstances() : await listProjectInstances(req.auth.project_id);
+  // As in Nova, project_id / tenant_id only narrow an all_tenants listing; without it they are ignored.
+  const projectFilter = allTenants ? (q.get('project_id') ?? q.get('tenant_id')) : null;
+  let servers = allTenants ? await listAllInstances() : await listProjectInstances(req.auth.project_id);
   if (projectFilter) servers = servers.filter((i) => i.project_id === projectFilter);
 
   const name = q.get('name');

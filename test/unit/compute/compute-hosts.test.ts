@@ -5,41 +5,11 @@ import { hypervisorDetail, hypervisorStatistics, hypervisorSummary } from '../..
 import { serviceView } from '../../../functions/api/compute/services.js';
 import { resetConfig } from '../../../shared/config.js';
 import type { Host } from '../../../shared/domain/host.js';
+import { hostRecord } from '../../support/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 
-const host = (name: string, extra: Partial<Host> = {}): Host => ({
-  id: '7',
-  host: name,
-  availability_zone: 'nova',
-  vcpus: 8,
-  memory_mb: 16384,
-  disk_gb: 200,
-  cpu_allocation_ratio: 4,
-  ram_allocation_ratio: 1,
-  disk_allocation_ratio: 1,
-  vcpus_limit: 32,
-  memory_mb_limit: 16384,
-  disk_gb_limit: 200,
-  used_vcpus: 2,
-  used_memory_mb: 2048,
-  used_disk_gb: 20,
-  running_vms: 1,
-  hypervisor_type: 'QEMU',
-  hypervisor_version: 8002000,
-  virt_type: 'kvm',
-  host_ip: '10.0.0.7',
-  status: 'enabled',
-  disabled_reason: null,
-  forced_down: false,
-  aggregate_zone: null,
-  last_heartbeat: '2026-06-01T11:59:40Z',
-  queue_url: 'http://sqs.test/host',
-  service_id: '3',
-  created_at: '2026-01-01T00:00:00Z',
-  updated_at: '2026-06-01T11:59:40Z',
-  ...extra,
-});
+const host = (name: string, extra: Partial<Host> = {}): Host => hostRecord(name, { used_vcpus: 2, used_memory_mb: 2048, used_disk_gb: 20, running_vms: 1, ...extra });
 
 beforeAll(() => {
   process.env.TABLE_NAME ??= 'novaless';

@@ -5,42 +5,11 @@ import type { ApiRequest } from '../../../functions/api/http/types.js';
 import { resetConfig } from '../../../shared/config.js';
 import type { Host } from '../../../shared/domain/host.js';
 import { VmState } from '../../../shared/domain/instance-states.js';
-import { newInstance } from '../../support/fixtures.js';
+import { hostRecord, newInstance } from '../../support/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 
-const host = (extra: Partial<Host> = {}): Host => ({
-  id: '7',
-  host: 'metal1',
-  availability_zone: 'nova',
-  vcpus: 8,
-  memory_mb: 16384,
-  disk_gb: 200,
-  cpu_allocation_ratio: 4,
-  ram_allocation_ratio: 1,
-  disk_allocation_ratio: 1,
-  vcpus_limit: 32,
-  memory_mb_limit: 16384,
-  disk_gb_limit: 200,
-  used_vcpus: 0,
-  used_memory_mb: 0,
-  used_disk_gb: 0,
-  running_vms: 0,
-  hypervisor_type: 'QEMU',
-  hypervisor_version: 8002000,
-  virt_type: 'kvm',
-  host_ip: '10.0.0.7',
-  status: 'enabled',
-  disabled_reason: null,
-  forced_down: false,
-  aggregate_zone: null,
-  last_heartbeat: '2026-06-01T11:59:40Z',
-  queue_url: 'http://sqs.test/host',
-  service_id: '3',
-  created_at: '2026-01-01T00:00:00Z',
-  updated_at: '2026-06-01T11:59:40Z',
-  ...extra,
-});
+const host = (extra: Partial<Host> = {}): Host => hostRecord('metal1', extra);
 
 const request = (version: string, admin: boolean): ApiRequest =>
   ({

@@ -6,16 +6,11 @@ import { ServerGroupAffinityFilter, ServerGroupAntiAffinityFilter } from '../../
 import type { RequestSpec } from '../../../functions/scheduler/request-spec.js';
 import { weighHosts } from '../../../functions/scheduler/weighers/index.js';
 import type { Aggregate } from '../../../shared/domain/aggregate.js';
-import { HostSchema, type Host } from '../../../shared/domain/host.js';
+import type { Host } from '../../../shared/domain/host.js';
+import { hostRecord } from '../../support/fixtures.js';
 import type { ServerGroup } from '../../../shared/domain/server-group.js';
 
-const host = (name: string, extra: Partial<Host> = {}): Host =>
-  HostSchema.parse({
-    id: name, host: name, availability_zone: 'nova', vcpus: 8, memory_mb: 8192, disk_gb: 100, cpu_allocation_ratio: 4, ram_allocation_ratio: 1, disk_allocation_ratio: 1,
-    vcpus_limit: 32, memory_mb_limit: 8192, disk_gb_limit: 100, used_vcpus: 0, used_memory_mb: 0, used_disk_gb: 0, running_vms: 0, hypervisor_type: 'QEMU', hypervisor_version: 0,
-    virt_type: 'fake', host_ip: '127.0.0.1', status: 'enabled', disabled_reason: null, last_heartbeat: '2026-06-01T12:00:00Z', queue_url: 'q', service_id: 's',
-    created_at: '2026-06-01T12:00:00Z', updated_at: '2026-06-01T12:00:00Z', ...extra,
-  });
+const host = (name: string, extra: Partial<Host> = {}): Host => hostRecord(name, { memory_mb: 8192, memory_mb_limit: 8192, ...extra });
 const spec = (extra: Partial<RequestSpec> = {}): RequestSpec => ({ instanceId: 'i', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, imageProperties: {}, forcedHost: null, ...extra });
 const aggregate = (id: number, hosts: string[], metadata: Record<string, string>): Aggregate => ({
   id, uuid: `00000000-0000-4000-8000-00000000000${id}`, name: `agg${id}`, availability_zone: metadata.availability_zone ?? null, hosts, metadata, created_at: '', updated_at: null, version: 1,

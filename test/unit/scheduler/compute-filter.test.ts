@@ -2,43 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ComputeFilter } from '../../../functions/scheduler/filters/compute-filter.js';
 import { noValidHostMessage, selectHosts } from '../../../functions/scheduler/select-hosts.js';
 import type { RequestSpec } from '../../../functions/scheduler/request-spec.js';
-import { HostSchema, type Host } from '../../../shared/domain/host.js';
+import type { Host } from '../../../shared/domain/host.js';
+import { hostRecord } from '../../support/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const ctx = { now: NOW, serviceDownTime: 60, aggregates: [] };
 const spec: RequestSpec = { instanceId: 'i-1', vcpus: 1, memoryMb: 512, diskGb: 1, availabilityZone: null, ignoreHosts: [], projectId: 'p1', flavorExtraSpecs: {}, imageProperties: {}, forcedHost: null };
 
-const host = (name: string, extra: Partial<Host> = {}): Host =>
-  HostSchema.parse({
-    id: name,
-    host: name,
-    availability_zone: 'nova',
-    vcpus: 8,
-    memory_mb: 16384,
-    disk_gb: 200,
-    cpu_allocation_ratio: 4,
-    ram_allocation_ratio: 1,
-    disk_allocation_ratio: 1,
-    vcpus_limit: 32,
-    memory_mb_limit: 16384,
-    disk_gb_limit: 200,
-    used_vcpus: 0,
-    used_memory_mb: 0,
-    used_disk_gb: 0,
-    running_vms: 0,
-    hypervisor_type: 'QEMU',
-    hypervisor_version: 8002000,
-    virt_type: 'kvm',
-    host_ip: '10.0.0.7',
-    status: 'enabled',
-    disabled_reason: null,
-    last_heartbeat: '2026-06-01T11:59:50Z',
-    queue_url: 'http://sqs.test/host',
-    service_id: name,
-    created_at: '2026-01-01T00:00:00Z',
-    updated_at: '2026-06-01T11:59:50Z',
-    ...extra,
-  });
+const host = (name: string, extra: Partial<Host> = {}): Host => hostRecord(name, { id: name, service_id: name, last_heartbeat: '2026-06-01T11:59:50Z', ...extra });
 
 describe('ComputeFilter and forced_down (microversion 2.11)', () => {
   it('passes an enabled host with a fresh heartbeat; a host stored before forced_down existed is not forced down', () => {
