@@ -36,6 +36,7 @@ const say = (line: string) => process.stdout.write(`tempest: ${line}\n`);
 /** The agents' self-signed console certificates (tls.crt under the cloud's state dir), as one bundle file for tempest to trust. */
 function consoleCertificates(stateDir: string, workspace: string): string {
   const certs = readdirSync(stateDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('tls.crt'));
+  say(`console certificates: ${certs.join(', ') || 'none'}`);
   const bundle = join(workspace, 'console-certificates.pem');
   writeFileSync(bundle, certs.map((f) => readFileSync(join(stateDir, f), 'utf8')).join('\n'));
   return bundle;
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
     await configureTempest(info, workspace, { concurrency, prefix: `tempest-${args.name}-`, vncConsole: driver === 'qemu' });
     say(`workspace ${workspace}; running ${args.regex} at concurrency ${concurrency}`);
     const env = driver === 'qemu' ? { SSL_CERT_FILE: consoleCertificates(stateDir, workspace) } : {};
+    if (env.SSL_CERT_FILE) say(`tempest trusts the agents' console certificates in ${env.SSL_CERT_FILE}`);
     const result = await runTempest({ name: args.name!, workspace, regex: args.regex!, concurrency, env, echo: (c) => process.stdout.write(c) });
     say(summary(result));
     say(`results: ${join(resultsDir, `${args.name}.json`)}`);
