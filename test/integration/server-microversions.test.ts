@@ -189,7 +189,7 @@ describe('2.5: ip and ip6 filters', () => {
     expect(await listIds('ip6=fd77::', '2.5')).toEqual([both.id]);
     expect(await listIds('ip6=fd77::1', '2.5')).toEqual([both.id]);
     expect(await listIds('ip6=10.77', '2.5')).toEqual([]);
-    expect(await listIds(`ip6=fd77::&project_id=${projectId}`, '2.1', adminToken)).toEqual([both.id]);
+    expect(await listIds(`ip6=fd77::&all_tenants=1&project_id=${projectId}`, '2.1', adminToken)).toEqual([both.id]);
   });
 
   it('ip and ip6 together select servers matching either', async () => {
@@ -261,7 +261,7 @@ describe('2.16: host_status for admins', () => {
     await setHostStatus(host, 'disabled', 'server-microversions test');
     expect(await status(onHost.id)).toBe('DOWN');
 
-    const detail = await api('GET', `${SERVERS}/detail?project_id=${projectId}`, { token: adminToken, headers: at('2.16') });
+    const detail = await api('GET', `${SERVERS}/detail?all_tenants=1&project_id=${projectId}`, { token: adminToken, headers: at('2.16') });
     const byId = new Map(detail.body.servers.map((s: Server) => [s.id, s.host_status]));
     expect(byId.get(onHost.id)).toBe('DOWN');
     expect(byId.get(noHost.id)).toBe('');
