@@ -71,9 +71,9 @@ async function main(): Promise<number> {
     const workspace = join(resultsDir, args.name!);
     await configureTempest(info, workspace, { concurrency, prefix: `tempest-${args.name}-`, vncConsole: driver === 'qemu' });
     say(`workspace ${workspace}; running ${args.regex} at concurrency ${concurrency}`);
-    const env = driver === 'qemu' ? { SSL_CERT_FILE: consoleCertificates(stateDir, workspace) } : {};
-    if (env.SSL_CERT_FILE) say(`tempest trusts the agents' console certificates in ${env.SSL_CERT_FILE}`);
-    const result = await runTempest({ name: args.name!, workspace, regex: args.regex!, concurrency, env, echo: (c) => process.stdout.write(c) });
+    const trustedCertificates = driver === 'qemu' ? consoleCertificates(stateDir, workspace) : undefined;
+    if (trustedCertificates) say(`tempest trusts the agents' console certificates in ${trustedCertificates} (in a mount namespace of its own)`);
+    const result = await runTempest({ name: args.name!, workspace, regex: args.regex!, concurrency, trustedCertificates, echo: (c) => process.stdout.write(c) });
     say(summary(result));
     say(`results: ${join(resultsDir, `${args.name}.json`)}`);
     if (result.passed === 0 && result.exitCode !== 0) return result.exitCode; // tempest did not run at all

@@ -4,7 +4,7 @@
  * as JSON under test/tempest/results/ (gitignored).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -41,8 +41,24 @@ export interface RunOptions {
   concurrency: number;
   /** Where tempest's console output goes as it runs (besides <workspace>/tempest-run.log). */
   echo?: (chunk: string) => void;
-  /** Extra environment for tempest (e.g. SSL_CERT_FILE, so its HTTPS client trusts the consoles' certificates). */
-  env?: NodeJS.ProcessEnv;
+  /**
+   * PEM certificates tempest must trust beside the system's (the agents' self-signed console
+   * certificates). Debian's urllib3 reads only /etc/ssl/certs/ca-certificates.crt, whatever
+   * SSL_CERT_FILE says, so tempest runs in a mount namespace of its own where that file is the
+   * system bundle plus these: the machine's trust store is never changed.
+   */
+  trustedCertificates?: string;
+}
+
+const systemBundle = '/etc/ssl/certs/ca-certificates.crt';
+
+/** The command that runs tempest: directly, or in a private mount namespace that trusts `o.trustedCertificates` too. */
+function tempestCommand(o: RunOptions, args: string[]): [string, string[]] {
+  if (!o.trustedCertificates) return ['tempest', args];
+  const bundle = join(o.workspace, 'trusted-ca-bundle.pem');
+  writeFileSync(bundle, readFileSync(systemBundle, 'utf8') + '\n' + readFileSync(o.trustedCertificates, 'utf8'));
+  const script = 'mount --bind "$0" ' + systemBundle + ' && exec tempest "$@"';
+  return ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, bundle, ...args]];
 }
 
 /** `tempest run` in the workspace, then the results from stestr's last run. */
@@ -51,7 +67,8 @@ export async function runTempest(o: RunOptions): Promise<TempestResult> {
   const args = ['run', '--concurrency', String(o.concurrency), '--regex', o.regex, '--exclude-list', excludeListFile];
   const output: string[] = [];
   const exitCode = await new Promise<number>((res, rej) => {
-    const child = spawn('tempest', args, { cwd: o.workspace, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
+    const [command, commandArgs] = tempestCommand(o, args);
+    const child = spawn(command, commandArgs, { cwd: o.workspace, stdio: ['ignore', 'pipe', 'pipe'] });
     const take = (chunk: Buffer) => {
       output.push(chunk.toString());
       o.echo?.(chunk.toString());
