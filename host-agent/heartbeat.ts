@@ -4,6 +4,8 @@ import { PowerState } from '../shared/domain/instance-states.js';
 import type { ComputeDriver, GuestInfo } from './drivers/driver.js';
 import type { LocalState } from './local-state.js';
 import type { Reporter } from './reports.js';
+import { diagnosticsSamplerOf } from './guest-diagnostics-sampler.js';
+import { hostUptime } from './uptime.js';
 
 export interface HeartbeatOptions {
   driver: ComputeDriver;
@@ -16,7 +18,7 @@ export interface HeartbeatOptions {
 /**
  * Sends a heartbeat now and then every intervalMs until stopped: the guests the hypervisor has,
  * with their power state, plus built guests it has lost (as NOSTATE), so the conductor sees
- * drift. It also records power state changes in the local state (Nova's power state sync).
+ * drift, and the host's uptime line (os-hypervisors uptime). It also records power state changes in the local state (Nova's power state sync).
  */
 export function startHeartbeat(options: HeartbeatOptions): { stop(): Promise<void> } {
   const stopping = new AbortController();
@@ -41,7 +43,9 @@ export async function beat({ driver, state, reporter, log }: HeartbeatOptions): 
     const unknown = seen.filter((guest) => !state.guest(guest.instance_id));
     for (const guest of unknown) log.warn('the hypervisor runs a guest this agent does not know; leaving it alone', { instance_id: guest.instance_id, power_state: guest.power_state });
     const guests = seen.filter((guest) => !unknown.includes(guest));
-    await reporter.send({ type: 'heartbeat', guests, unknown_guests: unknown.map((guest) => guest.instance_id) });
+    // The running guests' diagnostics travel with the heartbeat (guest-diagnostics-sampler.ts).
+    const diagnostics = await diagnosticsSamplerOf(driver, log).sample(guests);
+    await reporter.send({ type: 'heartbeat', guests, unknown_guests: unknown.map((guest) => guest.instance_id), uptime: await hostUptime(), diagnostics });
     log.debug('sent heartbeat', { guests: guests.length, unknown_guests: unknown.length });
   } catch (error) {
     log.warn('could not send heartbeat', { error: error as Error });

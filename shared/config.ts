@@ -23,6 +23,11 @@ const ConfigSchema = z.object({
   DEFAULT_AVAILABILITY_ZONE: z.string().default('nova'),
   /** Seconds without a heartbeat before a compute service is reported down (Nova: service_down_time). */
   SERVICE_DOWN_TIME: z.coerce.number().int().positive().default(60),
+  /**
+   * Seconds a deleted server is kept, powered off and restorable, before it is deleted for good
+   * (Nova's reclaim_instance_interval); 0, the default, deletes at once.
+   */
+  RECLAIM_INSTANCE_INTERVAL: z.coerce.number().int().nonnegative().default(0),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -15,7 +15,9 @@ const router = new Router(routes);
 /** Lambda entry point of the API: API Gateway (REST, proxy integration) event in, response out. */
 async function handle(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
   const method = event.httpMethod.toUpperCase();
-  const path = (event.path || '/').replace(/\/{2,}/g, '/');
+  // Taken as sent: an empty segment (`/servers//ips`) names no resource, as in Nova's routes,
+  // rather than collapsing into another one (`/servers/ips`).
+  const path = event.path || '/';
   const { route, params } = router.match(method, path);
   const headers = lowerCaseKeys(event.headers ?? {});
 

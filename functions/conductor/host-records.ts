@@ -100,16 +100,16 @@ export async function registerHost(inv: HostInventory, at: string): Promise<void
   await recordHeartbeat(inv.host, at);
 }
 
-/** Moves the host's heartbeat forward; an older (reordered or repeated) heartbeat changes nothing. */
-export function recordHeartbeat(host: string, at: string): Promise<boolean> {
+/** Moves the host's heartbeat (and the uptime it reported) forward; an older (reordered or repeated) heartbeat changes nothing. */
+export function recordHeartbeat(host: string, at: string, uptime?: string): Promise<boolean> {
   return conditionalWrite(
     dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: keys.host(host),
-        UpdateExpression: 'SET last_heartbeat = :at',
+        UpdateExpression: uptime === undefined ? 'SET last_heartbeat = :at' : 'SET last_heartbeat = :at, uptime = :uptime',
         ConditionExpression: 'attribute_exists(pk) AND last_heartbeat < :at',
-        ExpressionAttributeValues: { ':at': at },
+        ExpressionAttributeValues: { ':at': at, ...(uptime !== undefined && { ':uptime': uptime }) },
       }),
     ),
   );

@@ -1,10 +1,13 @@
 import { zoneOf, type Host } from '../../shared/domain/host.js';
+import type { Aggregate } from '../../shared/domain/aggregate.js';
 import type { Instance } from '../../shared/domain/instance.js';
 import { TaskState } from '../../shared/domain/instance-states.js';
 import { keys } from '../../shared/store/keys.js';
+import { aggregateUnchanged } from '../../shared/store/aggregates.js';
 import { placementClaimItems } from '../../shared/store/server-groups.js';
 import { cancelledIndexes, isConditionFailure, tableName } from '../../shared/store/table.js';
 import { deadlineFor, versionedUpdate, writeTransaction } from '../../shared/store/instances.js';
+import { ratioAggregatesOf, withAggregateRatios } from './allocation-ratios.js';
 import type { RequestSpec } from './request-spec.js';
 
 export type ClaimResult = 'claimed' | 'host-full' | 'instance-changed' | 'group-policy';
@@ -12,12 +15,14 @@ export type ClaimResult = 'claimed' | 'host-full' | 'instance-changed' | 'group-
 /**
  * Claims the request's resources on a host and assigns the instance to it in one transaction.
  * The host update is conditional on usage still leaving room (against the limits read, so a
- * change of allocation ratio in between also fails it); parallel claims that all fit succeed,
- * and none can over-claim. The instance update is conditional on its version. A member of a
+ * change of allocation ratio in between also fails it), under the ratios its aggregates give it
+ * (allocation-ratios.ts; those aggregates must be unchanged too); parallel claims that all fit
+ * succeed, and none can over-claim. The instance update is conditional on its version. A member of a
  * server group also takes its place in the group, conditional on the group's policy (a parallel
  * member may have taken the host an anti-affinity group allows once, say).
  */
-export async function claimHost(host: Host, instance: Instance, spec: RequestSpec): Promise<ClaimResult> {
+export async function claimHost(host: Host, instance: Instance, spec: RequestSpec, aggregates: Aggregate[]): Promise<ClaimResult> {
+  const limits = withAggregateRatios(host, aggregates);
   const hostUpdate = {
     Update: {
       TableName: tableName(),
@@ -35,9 +40,9 @@ export async function claimHost(host: Host, instance: Instance, spec: RequestSpe
         ':vl': host.vcpus_limit,
         ':ml': host.memory_mb_limit,
         ':dl': host.disk_gb_limit,
-        ':maxv': host.vcpus_limit - spec.vcpus,
-        ':maxm': host.memory_mb_limit - spec.memoryMb,
-        ':maxd': host.disk_gb_limit - spec.diskGb,
+        ':maxv': limits.vcpus_limit - spec.vcpus,
+        ':maxm': limits.memory_mb_limit - spec.memoryMb,
+        ':maxd': limits.disk_gb_limit - spec.diskGb,
       },
     },
   };
@@ -49,13 +54,17 @@ export async function claimHost(host: Host, instance: Instance, spec: RequestSpe
     task_state: TaskState.SPAWNING,
     task_deadline: deadlineFor(TaskState.SPAWNING),
   });
+  const groupItems = spec.group ? placementClaimItems(spec.group.group, host.host) : [];
+  const ratioItems = ratioAggregatesOf(aggregates, host.host).map(aggregateUnchanged);
   try {
-    await writeTransaction([hostUpdate, instanceUpdate, ...(spec.group ? placementClaimItems(spec.group.group, host.host) : [])]);
+    await writeTransaction([hostUpdate, instanceUpdate, ...groupItems, ...ratioItems]);
     return 'claimed';
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
     const refused = cancelledIndexes(err);
     if (refused.includes(1)) return 'instance-changed';
-    return refused.includes(0) ? 'host-full' : 'group-policy';
+    if (refused.includes(0)) return 'host-full';
+    // An aggregate's ratios changed since they were read: place again with the new ones.
+    return refused.some((i) => i >= 2 + groupItems.length) ? 'host-full' : 'group-policy';
   }
 }

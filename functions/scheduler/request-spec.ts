@@ -21,6 +21,8 @@ export interface RequestSpec {
   differentHosts?: string[];
   /** An admin's forced host: the only candidate, and no filter runs (as in Nova). */
   forcedHost: string | null;
+  /** An admin's requested destination (2.74): the only candidate, and the filters still run. */
+  requestedHost?: string | null;
 }
 
 /** Where the servers a hint names run: hosts of those that have one. */
@@ -42,5 +44,6 @@ export async function requestSpecOf(i: Instance, group: GroupPlacement | undefin
     ...(same_host && { sameHosts: await hostsOf(same_host) }),
     ...(different_host && { differentHosts: await hostsOf(different_host) }),
     forcedHost: i.forced_host,
+    requestedHost: i.requested_host ?? null,
   };
 }

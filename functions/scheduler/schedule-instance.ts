@@ -11,6 +11,7 @@ import { getHost, listHosts } from '../../shared/store/hosts.js';
 import { getInstance, updateInstance } from '../../shared/store/instances.js';
 import { listAggregates } from '../../shared/store/aggregates.js';
 import { getServerGroup, readPlacement } from '../../shared/store/server-groups.js';
+import { withAggregateRatios } from './allocation-ratios.js';
 import { claimHost } from './claim.js';
 import { requestSpecOf } from './request-spec.js';
 import { noValidHostMessage, selectHosts } from './select-hosts.js';
@@ -41,12 +42,14 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
     }
     const group = instance.server_group_id ? await getServerGroup(instance.server_group_id) : undefined;
     const spec = await requestSpecOf(instance, group && (await readPlacement(group)), hostsOfInstances);
-    const [hosts, aggregates] = await Promise.all([listHosts(), listAggregates()]);
+    const [stored, aggregates] = await Promise.all([listHosts(), listAggregates()]);
+    // Filters and weighers see each host's capacity under its aggregates' allocation ratios.
+    const hosts = stored.map((h) => withAggregateRatios(h, aggregates));
     const selection = selectHosts(hosts, spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME, aggregates });
     const best = selection.hosts[0];
     if (!best) return failNoValidHost(instance, noValidHostMessage(selection));
 
-    const result = await claimHost(best, instance, spec);
+    const result = await claimHost(stored.find((h) => h.host === best.host)!, instance, spec, aggregates);
     if (result === 'claimed') {
       logger.info('claimed resources on host', { instance_id: instance.id, host: best.host, attempt });
       instance = (await getInstance(instance.id))!;

@@ -14,7 +14,7 @@ export interface Selection {
 
 export function selectHosts(all: Host[], spec: RequestSpec, ctx: FilterContext, filters: HostFilter[] = enabledFilters): Selection {
   if (spec.forcedHost) return { hosts: all.filter((h) => h.host === spec.forcedHost), rejections: [], considered: all.length };
-  let remaining = all;
+  let remaining = spec.requestedHost ? all.filter((h) => h.host === spec.requestedHost) : all;
   const rejections: Selection['rejections'] = [];
   for (const f of filters) {
     const passed = remaining.filter((h) => f.passes(h, spec, ctx));

@@ -6,7 +6,7 @@ import { logger } from '../../shared/logger.js';
 import { sendDestroy } from '../../shared/messages/host-commands.js';
 import { getHost } from '../../shared/store/hosts.js';
 import { latestTaskAction } from '../../shared/store/instance-actions.js';
-import { claimRelease, listOverdueInstances, removeInstance, transact, updateInstance, versionedUpdate } from '../../shared/store/instances.js';
+import { claimRelease, deadlineFor, listOverdueInstances, removeInstance, transact, updateInstance, versionedUpdate } from '../../shared/store/instances.js';
 import { discardSnapshot } from '../../shared/storage/snapshot-image.js';
 
 /**
@@ -15,11 +15,16 @@ import { discardSnapshot } from '../../shared/storage/snapshot-image.js';
  * is completed here, and a snapshot that timed out is abandoned. Each change is conditional on the version read, so a report that lands
  * at the same moment wins or loses cleanly.
  */
-export async function sweepOverdueInstances(now = new Date()): Promise<{ errored: number; deleted: number }> {
+export async function sweepOverdueInstances(now = new Date()): Promise<SweepResult> {
   const overdue = await listOverdueInstances(now.toISOString());
   let errored = 0;
   let deleted = 0;
+  let reclaimed = 0;
   for (const instance of overdue) {
+    if (instance.vm_state === VmState.SOFT_DELETED && instance.task_state !== TaskState.DELETING) {
+      if (await reclaimOrEndPowerOff(instance)) reclaimed++;
+      continue;
+    }
     if (instance.task_state === TaskState.DELETING && !(await hostIsAlive(instance))) {
       if (await removeInstance(instance)) {
         deleted++;
@@ -33,7 +38,33 @@ export async function sweepOverdueInstances(now = new Date()): Promise<{ errored
     }
     if (await timeOut(instance)) errored++;
   }
-  return { errored, deleted };
+  return { errored, deleted, reclaimed };
+}
+
+export type SweepResult = {
+  errored: number;
+  deleted: number;
+  /** Soft-deleted instances whose reclaim time came (Nova's _reclaim_queued_deletes). */
+  reclaimed: number;
+};
+
+/**
+ * A soft-deleted instance's deadline is first its power-off's (a host that never answered: the
+ * task ends, the guest stays as it is) and then the time it is reclaimed: deleted for good, as
+ * any delete (its host destroys the guest; a host that is gone leaves the removal to here).
+ */
+async function reclaimOrEndPowerOff(instance: Instance): Promise<boolean> {
+  if (instance.task_state === TaskState.SOFT_DELETING) {
+    await updateInstance(instance, { task_state: null, task_deadline: instance.reclaim_at ?? new Date().toISOString() });
+    logger.warn('soft delete: the host did not confirm the power-off in time', { instance_id: instance.id, host: instance.host });
+    return false;
+  }
+  if (!(await hostIsAlive(instance))) return removeInstance(instance);
+  const deleting = await updateInstance(instance, { task_state: TaskState.DELETING, task_deadline: deadlineFor(TaskState.DELETING) });
+  if (!deleting) return false;
+  logger.info('reclaiming a soft-deleted instance', { instance_id: instance.id, host: instance.host, deleted_at: instance.deleted_at });
+  await sendDestroy(instance.claimed_host ?? instance.host!, instance.id);
+  return true;
 }
 
 const SNAPSHOT_TASKS = new Set<Instance['task_state']>([TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING]);

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
+import type { DriverDiagnostics } from '../../shared/domain/guest-diagnostics.js';
 import { HostInventorySchema } from '../../shared/domain/host.js';
 import type { PowerState } from '../../shared/domain/instance-states.js';
 import type { GuestNic, GuestSpec } from '../../shared/messages/host.js';
@@ -58,6 +59,11 @@ export interface ComputeDriver {
    * hypervisor took it; what the guest does with it (a kdump, a panic, a log line) is up to its kernel.
    */
   triggerCrashDump(instanceId: string): Promise<void>;
+  /**
+   * Nova's get_diagnostics / get_instance_diagnostics: a running guest's CPU, memory, disk and
+   * NIC figures, taken now. Throws for a guest that does not run, or that an operation holds.
+   */
+  getDiagnostics(instanceId: string): Promise<DriverDiagnostics>;
 }
 
 export type RebootType = 'SOFT' | 'HARD';
@@ -186,5 +192,8 @@ export abstract class BaseComputeDriver implements ComputeDriver {
   }
   async triggerCrashDump(_instanceId: string): Promise<void> {
     throw new NotSupportedByDriver(this.name, 'trigger crash dump');
+  }
+  async getDiagnostics(_instanceId: string): Promise<DriverDiagnostics> {
+    throw new NotSupportedByDriver(this.name, 'diagnostics');
   }
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DriverDiagnostics } from '../../shared/domain/guest-diagnostics.js';
 import { PowerState } from '../../shared/domain/instance-states.js';
 import type { GuestNic, GuestSpec } from '../../shared/messages/host.js';
 import {
@@ -27,7 +28,12 @@ interface FakeGuest {
   console: string[];
   /** NMIs injected (trigger_crash_dump). */
   nmis: number;
+  /** When its current run began (spawn, power on, reboot, unpause, resume); null while it does not run. Its counters grow with the run. */
+  runningSince: number | null;
 }
+
+/** What a fake guest does per second of running, so its diagnostics move as a real idle guest's do. */
+const FAKE_LOAD = { cpuShare: 0.02, bootReadBytes: 24 * 1024 * 1024, readBytesPerS: 2048, writeBytesPerS: 1024, rxBytesPerS: 240, txBytesPerS: 120, bytesPerPacket: 120, baseRssKib: 48 * 1024, rssKibPerS: 16 };
 
 /**
  * Nova's fake driver: guests are bookkeeping only. What survives an agent restart is what the
@@ -51,6 +57,7 @@ export class FakeDriver extends BaseComputeDriver {
         power_state: guest.power_state,
         console: [`fake: re-attached to guest ${guest.instance_id}`],
         nmis: 0,
+        runningSince: guest.power_state === PowerState.RUNNING ? Date.now() : null,
       });
     }
   }
@@ -82,6 +89,7 @@ export class FakeDriver extends BaseComputeDriver {
       power_state: PowerState.RUNNING,
       console: [`fake: booting ${spec.hostname} (${spec.flavor.vcpus} vCPU, ${spec.flavor.ram} MB, image ${spec.image_id})`, `${spec.hostname} login:`],
       nmis: 0,
+      runningSince: Date.now(),
     });
     return { power_state: PowerState.RUNNING, addresses: {} };
   }
@@ -176,6 +184,44 @@ export class FakeDriver extends BaseComputeDriver {
     guest.console.push('fake: NMI injected (trigger_crash_dump)');
   }
 
+  /**
+   * Figures from the fake guest's own bookkeeping: its flavor, disks and NICs, and counters that
+   * grow with the time it has run (FAKE_LOAD), restarting with each run as a real guest's do.
+   */
+  async getDiagnostics(instanceId: string): Promise<DriverDiagnostics> {
+    const guest = this.guest(instanceId);
+    if (guest.runningSince === null) throw new InvalidGuestState(instanceId, 'get diagnostics', guest.power_state);
+    const runS = (Date.now() - guest.runningSince) / 1000;
+    const ramKib = guest.spec.flavor.ram * 1024;
+    const disk = (device: string, readBytes: number, writeBytes: number) => ({
+      device,
+      read_bytes: Math.round(readBytes),
+      read_requests: Math.round(readBytes / 4096),
+      write_bytes: Math.round(writeBytes),
+      write_requests: Math.round(writeBytes / 4096),
+      errors: 0,
+    });
+    const traffic = (bytes: number) => ({ octets: Math.round(bytes), packets: Math.round(bytes / FAKE_LOAD.bytesPerPacket) });
+    return {
+      driver: this.name,
+      hypervisor: 'fake',
+      hypervisor_os: 'linux',
+      power_state: guest.power_state,
+      started_at: new Date(guest.runningSince).toISOString(),
+      config_drive: guest.spec.config_drive,
+      memory: { maximum_kib: ramKib, actual_kib: ramKib, rss_kib: Math.min(ramKib, Math.round(FAKE_LOAD.baseRssKib + FAKE_LOAD.rssKibPerS * runS)) },
+      cpus: Array.from({ length: guest.spec.flavor.vcpus }, (_, id) => ({ id, time_ns: Math.round(runS * FAKE_LOAD.cpuShare * 1e9) })),
+      disks: [
+        disk('vda', FAKE_LOAD.bootReadBytes + FAKE_LOAD.readBytesPerS * runS, FAKE_LOAD.writeBytesPerS * runS),
+        ...(guest.spec.config_drive ? [disk('hdc', 64 * 1024, 0)] : []),
+      ],
+      nics: guest.spec.nics.map((nic) => {
+        const [rx, tx] = [traffic(FAKE_LOAD.rxBytesPerS * runS), traffic(FAKE_LOAD.txBytesPerS * runS)];
+        return { device: nic.tap_name, mac_address: nic.mac_address, rx_octets: rx.octets, rx_packets: rx.packets, rx_errors: 0, rx_drop: 0, tx_octets: tx.octets, tx_packets: tx.packets, tx_errors: 0, tx_drop: 0 };
+      }),
+    };
+  }
+
   /** How many NMIs the guest was sent (tests). */
   nmisOf(instanceId: string): number {
     return this.guest(instanceId).nmis;
@@ -197,6 +243,8 @@ export class FakeDriver extends BaseComputeDriver {
   }
 
   private transition(guest: FakeGuest, to: PowerState, event: string): void {
+    // Every transition ends the current run (a reboot is a new one); one into RUNNING starts the next.
+    guest.runningSince = to === PowerState.RUNNING ? Date.now() : null;
     guest.power_state = to;
     guest.console.push(`fake: ${event}`);
   }

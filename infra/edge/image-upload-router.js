@@ -4,8 +4,8 @@ import cf from 'cloudfront';
  * CloudFront viewer-request function (cloudfront-js-2.0) of the `/image/v2/images/*\/file`
  * behavior. API Gateway refuses request bodies over 10 MB and Lambda over 6 MB, so a large image
  * data upload (`PUT`) cannot pass through the API. Uploads that fit in one API invocation go to
- * the API as usual (stored and hashed in the request, like Glance). For larger ones (or an
- * unknown length) this function checks the caller's token (the
+ * the API as usual (stored and hashed in the request, like Glance), and so do uploads of unknown
+ * length, which S3 would refuse. For larger ones this function checks the caller's token (the
  * API's signed format, `<payload>.<signature>`, HMAC-SHA256 under the key kept in the
  * distribution's KeyValueStore) and sends the request to the image bucket's origin (signed by
  * origin access control) under
@@ -30,7 +30,10 @@ async function handler(event) {
   var match = DATA_PATH.exec(request.uri);
   if (!match) return request;
   var length = request.headers['content-length'];
-  if (length && Number(length.value) <= MAX_API_UPLOAD_BYTES) return request;
+  // An upload of unknown length (Transfer-Encoding: chunked, as glanceclient sends files) goes to
+  // the API too: S3 takes no PUT without Content-Length (411), while API Gateway reads the whole
+  // body and the API function stores it, up to what it takes (413 beyond, saying so).
+  if (!length || Number(length.value) <= MAX_API_UPLOAD_BYTES) return request;
 
   var header = request.headers['x-auth-token'];
   if (!header) return unauthorized('The request you have made requires authentication.');

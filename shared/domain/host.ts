@@ -59,6 +59,8 @@ export const HostSchema = z.object({
   /** The zone an aggregate with an availability_zone gives the host; it wins over the registered one. */
   aggregate_zone: z.string().nullable().default(null),
   last_heartbeat: z.string(),
+  /** The host's `uptime` line as its agent last reported it (Nova's get_host_uptime); absent until it does. */
+  uptime: z.string().nullable().optional(),
   queue_url: z.string(),
   service_id: z.string(),
   created_at: z.string(),

@@ -35,6 +35,8 @@ export const TaskState = {
   POWERING_ON: 'powering-on',
   REBUILDING: 'rebuilding',
   DELETING: 'deleting',
+  SOFT_DELETING: 'soft-deleting',
+  RESTORING: 'restoring',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
@@ -128,6 +130,8 @@ export const allowedStates = {
   detachInterface: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED], taskStates: NO_TASK },
   /** vm_states.ALLOW_TRIGGER_CRASH_DUMP. */
   triggerCrashDump: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.RESCUED, VmState.RESIZED, VmState.ERROR], taskStates: NO_TASK },
+  restore: { vmStates: [VmState.SOFT_DELETED], taskStates: NO_TASK },
+  forceDelete: { vmStates: null, taskStates: NO_TASK },
 } as const satisfies Record<string, AllowedStates>;
 
 export type StateRule = keyof typeof allowedStates;
@@ -147,6 +151,9 @@ export function stateRefusal(
 export const InstanceActionName = {
   CREATE: 'create',
   DELETE: 'delete',
+  /** Not Nova's name (Nova records a soft delete as `delete`): a delete that powers the guest off and keeps it for reclaim_instance_interval. */
+  SOFT_DELETE: 'soft_delete',
+  RESTORE: 'restore',
   STOP: 'stop',
   START: 'start',
   REBOOT: 'reboot',
@@ -170,6 +177,8 @@ export type InstanceActionName = (typeof InstanceActionName)[keyof typeof Instan
 export const ACTION_EVENTS: Record<InstanceActionName, string | null> = {
   create: 'compute__do_build_and_run_instance',
   delete: 'compute_terminate_instance',
+  soft_delete: 'compute_soft_delete_instance',
+  restore: 'compute_restore_instance',
   stop: 'compute_stop_instance',
   start: 'compute_start_instance',
   reboot: 'compute_reboot_instance',

@@ -97,6 +97,19 @@ export const InstanceSchema = z.object({
   launch_index: z.number().int().default(0),
   reservation_id: z.string(),
   locked: z.boolean().default(false),
+  // The fields below are optional (absent on records written before them): read them with `?? null` / `?? {}`.
+  /** Why it was locked (microversion 2.73); null when unlocked or no reason was given. */
+  locked_reason: z.string().nullish(),
+  /** The certificate ids a boot or rebuild asked the image to be verified with (2.63); null when none. */
+  trusted_image_certificates: z.array(z.string()).nullish(),
+  /** Every scheduler hint the boot gave, each value as a list (Nova's RequestSpec.scheduler_hints, shown from 2.100). */
+  requested_scheduler_hints: z.record(z.string(), z.array(z.unknown())).optional(),
+  /** The zone the boot asked for (Nova's RequestSpec.availability_zone, shown from 2.96 as pinned_availability_zone). */
+  pinned_availability_zone: z.string().nullish(),
+  /** The standard image properties of the image it runs (Nova's image_* system metadata, shown from 2.98). */
+  image_properties: z.record(z.string(), z.string()).optional(),
+  /** An admin's requested destination (2.74 `host` / `hypervisor_hostname`): the filters still run, on that host only. */
+  requested_host: z.string().nullish(),
   fault: FaultSchema.nullable().default(null),
   /** Hosts that failed to spawn it, so a reschedule goes elsewhere. */
   attempted_hosts: z.array(z.string()).default([]),
@@ -106,5 +119,9 @@ export const InstanceSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   launched_at: z.string().nullable().default(null),
+  /** Set by a soft delete (reclaim_instance_interval), cleared by a restore; the time of a delete on a deleted server's record. */
+  deleted_at: z.string().nullish(),
+  /** When a soft-deleted instance is deleted for good (deleted_at + the interval the API had then). */
+  reclaim_at: z.string().nullish(),
 });
 export type Instance = z.infer<typeof InstanceSchema>;

@@ -19,6 +19,9 @@ export const QUOTA_DEFAULTS = {
  */
 export const NETWORK_QUOTAS = ['fixed_ips', 'floating_ips', 'security_groups', 'security_group_rules'] as const;
 
+/** The personality (injected file) quotas, which the API leaves out from 2.57. */
+export const INJECTED_FILE_QUOTAS = ['injected_files', 'injected_file_content_bytes', 'injected_file_path_bytes'] as const;
+
 /** A quota Nova lets operators set: the defaults' names, the path length of injected files, and the network ones. */
 export const COMPUTE_QUOTAS = [...(Object.keys(QUOTA_DEFAULTS) as (keyof typeof QUOTA_DEFAULTS)[]), 'injected_file_path_bytes', ...NETWORK_QUOTAS] as const;
 export type ComputeQuota = (typeof COMPUTE_QUOTAS)[number];

@@ -15,6 +15,13 @@ export const HeartbeatReportSchema = z.object({
   guests: z.array(z.object({ instance_id: z.string(), power_state: z.number().int() })).default([]),
   /** Guests the hypervisor runs that the agent never built or no longer knows: reported, never killed. */
   unknown_guests: z.array(z.string()).optional(),
+  /** The host's `uptime` line (shown by os-hypervisors); absent from older agents. */
+  uptime: z.string().max(255).optional(),
+  /**
+   * Figures of its running guests, for server diagnostics (host-agent/guest-diagnostics-sampler.ts).
+   * Each is checked on its own against GuestDiagnosticsSchema: a malformed sample never costs the heartbeat.
+   */
+  diagnostics: z.array(z.unknown()).optional(),
 });
 
 /** When the host started the work a report ends (the start of the instance action's event). */
@@ -43,6 +50,8 @@ export const DestroyedReportSchema = z.object({ type: z.literal('destroyed'), ..
 export const GuestActionSchema = z.enum([
   InstanceActionName.STOP,
   InstanceActionName.START,
+  InstanceActionName.SOFT_DELETE,
+  InstanceActionName.RESTORE,
   InstanceActionName.REBOOT,
   InstanceActionName.PAUSE,
   InstanceActionName.UNPAUSE,

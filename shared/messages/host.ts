@@ -55,8 +55,19 @@ export const DestroyCommandSchema = z.object({
 const guestAction = { request_id: z.string(), instance_id: z.string().uuid() };
 
 /** ACPI power-down, forced off after timeout_sec (Nova's clean shutdown, shutdown_timeout). */
-export const PowerOffCommandSchema = z.object({ type: z.literal('power_off'), ...guestAction, timeout_sec: z.number().int().nonnegative() });
-export const PowerOnCommandSchema = z.object({ type: z.literal('power_on'), ...guestAction });
+export const PowerOffCommandSchema = z.object({
+  type: z.literal('power_off'),
+  ...guestAction,
+  timeout_sec: z.number().int().nonnegative(),
+  /** The action the power-off is part of, as its report names it: a stop, or a soft delete. */
+  action: z.enum(['stop', 'soft_delete']).optional(),
+});
+export const PowerOnCommandSchema = z.object({
+  type: z.literal('power_on'),
+  ...guestAction,
+  /** A start, or the restore of a soft-deleted server. */
+  action: z.enum(['start', 'restore']).optional(),
+});
 export const RebootCommandSchema = z.object({ type: z.literal('reboot'), ...guestAction, reboot_type: z.enum(['SOFT', 'HARD']) });
 export const PauseCommandSchema = z.object({ type: z.literal('pause'), ...guestAction });
 export const UnpauseCommandSchema = z.object({ type: z.literal('unpause'), ...guestAction });

@@ -20,6 +20,11 @@ export async function getAggregate(id: number): Promise<Aggregate | undefined> {
   return item ? AggregateSchema.parse(item) : undefined;
 }
 
+/** A transaction item that holds only while the aggregate is still at the version read (a claim that used its metadata). */
+export function aggregateUnchanged(a: Aggregate): TransactItem {
+  return { ConditionCheck: { TableName: tableName(), Key: aggregateKey(a.id), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': a.version } } };
+}
+
 export async function listAggregates(): Promise<Aggregate[]> {
   return (await listByType('AGGREGATE')).map((item) => AggregateSchema.parse(item)).sort((a, b) => a.id - b.id);
 }

@@ -106,6 +106,26 @@ export async function setExtraSpecs(flavorId: string, specs: Record<string, stri
   }
 }
 
+/** Sets a flavor's description (microversion 2.55); undefined if the flavor does not exist. */
+export async function setFlavorDescription(flavorId: string, description: string | null): Promise<Flavor | undefined> {
+  try {
+    const out = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: keys.flavor(flavorId),
+        UpdateExpression: 'SET description = :d',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':d': description },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toFlavor(out.Attributes ?? {});
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
+}
+
 /** Removes one extra spec; false if the flavor or the key does not exist. */
 export function deleteExtraSpec(flavorId: string, key: string): Promise<boolean> {
   return conditionalWrite(

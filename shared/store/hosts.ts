@@ -1,4 +1,4 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
 import { HostSchema, type Host } from '../domain/host.js';
 import { keys } from './keys.js';
@@ -46,5 +46,26 @@ async function updateService(name: string, changes: Partial<Pick<Host, 'status' 
   } catch (err) {
     if (isConditionFailure(err)) return undefined;
     throw err;
+  }
+}
+
+/**
+ * Deletes a host's record (Nova's service delete). Refused while it holds claims (a boot may have
+ * claimed it since the caller looked): 'in-use'; 'gone' if there is no such host.
+ */
+export async function deleteHost(name: string): Promise<'deleted' | 'in-use' | 'gone'> {
+  try {
+    await dynamo().send(
+      new DeleteCommand({
+        TableName: tableName(),
+        Key: keys.host(name),
+        ConditionExpression: 'attribute_exists(pk) AND used_vcpus = :zero AND used_memory_mb = :zero AND used_disk_gb = :zero',
+        ExpressionAttributeValues: { ':zero': 0 },
+      }),
+    );
+    return 'deleted';
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    return (await getHost(name)) ? 'in-use' : 'gone';
   }
 }

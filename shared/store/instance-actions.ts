@@ -33,8 +33,8 @@ export const InstanceActionSchema = z.object({
 });
 export type InstanceAction = z.infer<typeof InstanceActionSchema>;
 
-/** Instance actions of a deleted instance are kept this long, then DynamoDB's TTL removes them. */
-const RETENTION_AFTER_DELETE_SECONDS = 30 * 24 * 3600;
+/** Instance actions (and the record) of a deleted instance are kept this long, then DynamoDB's TTL removes them. */
+export const RETENTION_AFTER_DELETE_SECONDS = 30 * 24 * 3600;
 
 /** A new action, its compute event (if it has one) started now. */
 export function newAction(
@@ -80,7 +80,7 @@ export function recordAction(a: InstanceAction): Promise<boolean> {
 }
 
 /** An action past its retention may outlive it for a while (TTL deletes are not prompt): it is gone. */
-const expired = (item: Record<string, unknown>, now = Date.now()) => typeof item.expires_at === 'number' && item.expires_at * 1000 <= now;
+export const expired = (item: Record<string, unknown>, now = Date.now()) => typeof item.expires_at === 'number' && item.expires_at * 1000 <= now;
 
 export async function getAction(instanceId: string, requestId: string, consistent = true): Promise<InstanceAction | undefined> {
   const item = await getItem(keys.instanceAction(instanceId, requestId), consistent);

@@ -3,6 +3,8 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { InstanceSchema, type Instance } from '../domain/instance.js';
 import { QUOTA_DEFAULTS, type QuotaUsage } from '../domain/quota.js';
+import { VmState } from '../domain/instance-states.js';
+import { deletedRecordPut } from './deleted-instances.js';
 import { expireActions } from './instance-actions.js';
 import { leaveGroup, placementReleaseItems } from './server-groups.js';
 import { releaseDevicePorts } from './network/device-ports.js';
@@ -75,14 +77,14 @@ export const getQuotaUsage = (projectId: string): Promise<QuotaUsage> => readUsa
 /** One user's share of a project's usage (per-user quotas). */
 export const getUserQuotaUsage = (projectId: string, userId: string): Promise<QuotaUsage> => readUsage(keys.userQuotaUsage(projectId, userId));
 
-const usageOf = (instances: Instance[]): QuotaUsage => ({
+export const usageOf = (instances: Instance[]): QuotaUsage => ({
   instances: instances.length,
   cores: instances.reduce((n, i) => n + i.flavor.vcpus, 0),
   ram: instances.reduce((n, i) => n + i.flavor.ram, 0),
 });
 
 /** Adds `want` to a usage item, conditional on staying within `limits`. */
-function usageUpdate(key: { pk: string; sk: string }, want: QuotaUsage, limits: QuotaUsage): TransactItem {
+export function usageUpdate(key: { pk: string; sk: string }, want: QuotaUsage, limits: QuotaUsage): TransactItem {
   return {
     Update: {
       TableName: tableName(),
@@ -136,7 +138,7 @@ export async function createInstances(instances: Instance[], limits: QuotaUsage 
 }
 
 /** The quota releases (the project's and the user's) that go in the same transaction as an instance's removal. */
-function quotaRelease(i: Instance): TransactItem[] {
+export function quotaRelease(i: Instance): TransactItem[] {
   const release = { UpdateExpression: 'ADD instances :i, cores :c, ram :r', ExpressionAttributeValues: { ':i': -1, ':c': -i.flavor.vcpus, ':r': -i.flavor.ram } };
   return [
     { Update: { TableName: tableName(), Key: keys.quotaUsage(i.project_id), ...release } },
@@ -167,7 +169,9 @@ export const diskOf = (i: Pick<Instance, 'flavor'>) => i.flavor.disk + i.flavor.
  * Removes an instance for good, releasing its quota and host claim exactly once: the delete is
  * conditional on the version read, so a repeated or stale call fails and releases nothing.
  * Returns false when the instance was already gone or had changed. The server's ports go first
- * (Nova's deallocate_for_instance); its instance actions stay readable for a while (2.21), then expire.
+ * (Nova's deallocate_for_instance); its instance actions stay readable for a while (2.21), then expire,
+ * and so does a record of it as deleted (listed with `deleted=true` and `changes-since`). A
+ * soft-deleted instance released its quota when it was soft-deleted.
  */
 export async function removeInstance(i: Instance): Promise<boolean> {
   // Ports first: if this removal fails, the retried one finds them already released.
@@ -181,8 +185,9 @@ export async function removeInstance(i: Instance): Promise<boolean> {
         ExpressionAttributeValues: { ':v': i.version },
       },
     },
-    ...quotaRelease(i),
+    ...(i.vm_state === VmState.SOFT_DELETED ? [] : quotaRelease(i)),
     ...claimRelease(i),
+    deletedRecordPut(i),
   ]);
   if (removed) {
     await expireActions(i.id);
@@ -275,6 +280,8 @@ export const TASK_DEADLINE_SECONDS: Record<string, number> = {
   // A clean shutdown waits up to POWER_OFF_TIMEOUT_SECONDS before forcing the guest off.
   'powering-off': 300,
   'powering-on': 300,
+  'soft-deleting': 300,
+  restoring: 300,
   // A soft reboot waits for the guest to shut down before it resets it.
   rebooting: 300,
   rebooting_hard: 300,

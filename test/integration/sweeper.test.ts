@@ -4,7 +4,9 @@ import { handler as conductor } from '../../functions/conductor/handler.js';
 import { handler as scheduler } from '../../functions/scheduler/handler.js';
 import { handler as sweeper } from '../../functions/sweeper/handler.js';
 import type { Instance } from '../../shared/domain/instance.js';
-import { TaskState, VmState } from '../../shared/domain/instance-states.js';
+import { InstanceActionName, TaskState, VmState } from '../../shared/domain/instance-states.js';
+import { listDeletedInstances, softDelete } from '../../shared/store/deleted-instances.js';
+import { newAction } from '../../shared/store/instance-actions.js';
 import { createInstances, getInstance, getQuotaUsage, removeInstance, updateInstance } from '../../shared/store/instances.js';
 import { backdateHeartbeat, hostInventory, hostUsage, newInstance, retireHost, uniqueName } from '../support/fixtures.js';
 import { deliver } from '../support/queue-events.js';
@@ -143,5 +145,29 @@ describe('the sweeper finishes what a lost message left behind', () => {
     expect(await getInstance(placed.id)).toBeUndefined();
     expect(await hostUsage(host)).toEqual(zeroUsage);
     expect(await getQuotaUsage(projectId)).toEqual({ instances: 0, cores: 0, ram: 0 });
+  });
+
+  it('a soft delete whose host never answers is ended, then reclaimed once its host is down: quota released once, claim once', async () => {
+    const { host, zone } = await registerHost();
+    hosts.push(host);
+    const placed = await placedOn(zone);
+    const active = await updateInstance(placed, { vm_state: VmState.ACTIVE, task_state: null, task_deadline: null, launched_at: new Date().toISOString() });
+    const action = newAction({ instanceId: placed.id, action: InstanceActionName.SOFT_DELETE, requestId: 'req-soft-delete', userId: placed.user_id, projectId });
+    // Reclaimed at once (interval 0 here); the power-off task is overdue at once too: no agent serves this host.
+    const soft = await softDelete(active!, action, 0, past());
+    expect(soft).toMatchObject({ vm_state: VmState.SOFT_DELETED, task_state: TaskState.SOFT_DELETING });
+    expect(await getQuotaUsage(projectId)).toEqual({ instances: 0, cores: 0, ram: 0 });
+    expect(await hostUsage(host)).toEqual(oneTiny); // a soft-deleted guest keeps its host
+
+    await sweeper();
+    expect(await current(placed.id)).toMatchObject({ vm_state: VmState.SOFT_DELETED, task_state: null, task_deadline: soft!.reclaim_at });
+
+    await backdateHeartbeat(host, new Date(Date.now() - 3_600_000).toISOString());
+    await sweeper();
+    await sweeper();
+    expect(await getInstance(placed.id)).toBeUndefined();
+    expect(await hostUsage(host)).toEqual(zeroUsage);
+    expect(await getQuotaUsage(projectId)).toEqual({ instances: 0, cores: 0, ram: 0 });
+    expect((await listDeletedInstances(projectId)).find((i) => i.id === placed.id)).toMatchObject({ vm_state: VmState.DELETED });
   });
 });

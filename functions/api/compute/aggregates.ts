@@ -13,6 +13,7 @@ import { authorizeAdmin } from './policy.js';
  * aggregate filters; an `availability_zone` (in the body or as metadata) puts the hosts in that
  * zone. A host is in at most one zone: adding it to an aggregate of another zone, or giving an
  * aggregate a zone some of its hosts have through another aggregate, is Nova's 400.
+ * Microversions: 2.41 shows the aggregate's `uuid`; 2.81 adds POST /os-aggregates/{id}/images.
  */
 const BASE = '/compute/v2.1/os-aggregates';
 
@@ -31,7 +32,7 @@ const ActionSchema = z.union([
 
 const iso = (t: string | null) => (t ? t.replace('Z', '') : null);
 
-function view(a: Aggregate, withHosts = true) {
+function view(req: ApiRequest, a: Aggregate, withHosts = true) {
   return {
     availability_zone: a.availability_zone,
     created_at: iso(a.created_at),
@@ -41,6 +42,7 @@ function view(a: Aggregate, withHosts = true) {
     id: a.id,
     name: a.name,
     updated_at: iso(a.updated_at),
+    ...(req.microversion.atLeast('2.41') && { uuid: a.uuid }),
   };
 }
 
@@ -80,7 +82,7 @@ async function save(before: Aggregate, after: Aggregate, all: Aggregate[]): Prom
 
 async function list(req: ApiRequest): Promise<ApiResponse> {
   authorizeAdmin(req, 'os_compute_api:os-aggregates:index');
-  return json(200, { aggregates: (await listAggregates()).map((a) => view(a)) });
+  return json(200, { aggregates: (await listAggregates()).map((a) => view(req, a)) });
 }
 
 async function create(req: ApiRequest): Promise<ApiResponse> {
@@ -88,7 +90,7 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
   const { name, availability_zone: zone = null } = parseBody(req, CreateSchema).aggregate;
   try {
     const created = await createAggregate({ uuid: randomUUID(), name, availability_zone: zone, hosts: [], metadata: zone ? { availability_zone: zone } : {}, created_at: new Date().toISOString(), updated_at: null });
-    return json(200, { aggregate: view(created, false) });
+    return json(200, { aggregate: view(req, created, false) });
   } catch (err) {
     if (err instanceof AggregateNameTaken) throw new Conflict(`Aggregate ${name} already exists.`);
     throw err;
@@ -97,7 +99,7 @@ async function create(req: ApiRequest): Promise<ApiResponse> {
 
 async function show(req: ApiRequest): Promise<ApiResponse> {
   authorizeAdmin(req, 'os_compute_api:os-aggregates:show');
-  return json(200, { aggregate: view(await loadAggregate(req)) });
+  return json(200, { aggregate: view(req, await loadAggregate(req)) });
 }
 
 async function update(req: ApiRequest): Promise<ApiResponse> {
@@ -108,7 +110,7 @@ async function update(req: ApiRequest): Promise<ApiResponse> {
   if (body.availability_zone !== undefined) after = withZone(after, body.availability_zone);
   const all = await listAggregates();
   checkZones(after, all, 'update');
-  return json(200, { aggregate: view(await save(before, after, all)) });
+  return json(200, { aggregate: view(req, await save(before, after, all)) });
 }
 
 async function remove(req: ApiRequest): Promise<ApiResponse> {
@@ -146,7 +148,26 @@ async function action(req: ApiRequest): Promise<ApiResponse> {
     if (after.availability_zone?.includes(':')) throw new BadRequest("Invalid input for field/attribute availability_zone. Value: must not contain ':'");
     checkZones(after, all, 'update metadata of');
   }
-  return json(200, { aggregate: view(await save(before, after, all)) });
+  return json(200, { aggregate: view(req, await save(before, after, all)) });
+}
+
+/** Nova's parameter_types.image_id: a UUID (oslo's is_uuid_like also takes it without hyphens). */
+const ImageId = z.string().regex(/^(?:[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$/i, 'is not a uuid');
+const ImagesSchema = z.strictObject({ cache: z.array(z.strictObject({ id: ImageId })).min(1) });
+
+/**
+ * 2.81: asks the aggregate's hosts to pre-cache images. The host agents have no pre-cache
+ * command (they fetch an image when a guest first needs it), which is Nova's case of a virt
+ * driver without cache_image: the request is accepted (202) and no host caches anything.
+ */
+async function cacheImages(req: ApiRequest): Promise<ApiResponse> {
+  if (!req.microversion.atLeast('2.81')) throw new NotFound('The resource could not be found.');
+  authorizeAdmin(req, 'compute:aggregates:images');
+  const ids = parseBody(req, ImagesSchema).cache.map((image) => image.id);
+  if (!/^\d+$/.test(req.params.aggregate_id)) throw new BadRequest('Invalid input received: id must be an integer');
+  if (new Set(ids).size !== ids.length) throw new BadRequest('Duplicate images in request');
+  await loadAggregate(req);
+  return { status: 202 };
 }
 
 export const aggregateRoutes: Route[] = [
@@ -156,4 +177,5 @@ export const aggregateRoutes: Route[] = [
   { method: 'PUT', path: `${BASE}/{aggregate_id}`, service: 'compute', handler: update },
   { method: 'DELETE', path: `${BASE}/{aggregate_id}`, service: 'compute', handler: remove },
   { method: 'POST', path: `${BASE}/{aggregate_id}/action`, service: 'compute', handler: action },
+  { method: 'POST', path: `${BASE}/{aggregate_id}/images`, service: 'compute', handler: cacheImages },
 ];

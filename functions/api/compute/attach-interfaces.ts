@@ -13,7 +13,8 @@ import { deletePort, getPort, listDevicePorts, updatePort } from '../../../share
 import { json, validate } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { checkActionAllowed, checkHasHost } from './server-actions/guest-task.js';
-import { loadInstance } from './server-access.js';
+import { DeviceTag } from './server-create.js';
+import { loadInstance, modifyInstance } from './server-access.js';
 import { allocatePort, availableNetworks, novaErrorOf, resolveNics, resolveSecurityGroups, type NicRequest } from './server-networks.js';
 
 /**
@@ -27,30 +28,33 @@ import { allocatePort, availableNetworks, novaErrorOf, resolveNics, resolveSecur
 
 const BASE = '/compute/v2.1/servers/{server_id}/os-interface';
 
-const AttachBody = z.strictObject({
-  interfaceAttachment: z
-    .strictObject({
-      net_id: z.string().uuid().optional(),
-      port_id: z.string().uuid().optional(),
-      fixed_ips: z.array(z.strictObject({ ip_address: z.string() })).max(1).optional(),
-    })
-    .optional(),
-});
-type Attachment = NonNullable<z.infer<typeof AttachBody>['interfaceAttachment']>;
+const AttachmentFields = {
+  net_id: z.string().uuid().optional(),
+  port_id: z.string().uuid().optional(),
+  fixed_ips: z.array(z.strictObject({ ip_address: z.string() })).max(1).optional(),
+};
+const AttachBody = z.strictObject({ interfaceAttachment: z.strictObject(AttachmentFields).optional() });
+/** 2.49 adds a device tag, shown in the metadata's `devices` (and, from 2.70, in these views). */
+const AttachBodyV249 = z.strictObject({ interfaceAttachment: z.strictObject({ ...AttachmentFields, tag: DeviceTag.optional() }).optional() });
+type Attachment = NonNullable<z.infer<typeof AttachBodyV249>['interfaceAttachment']>;
 
-/** Nova's _translate_interface_attachment_view. */
-export function attachmentView(port: Port) {
+/** Nova's _translate_interface_attachment_view; 2.70 adds the port's device tag (null when none). */
+export function attachmentView(port: Port, tags?: Instance['device_tags']) {
   return {
     port_state: port.status,
     fixed_ips: port.fixed_ips.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
     port_id: port.id,
     net_id: port.network_id,
     mac_addr: port.mac_address,
+    ...(tags && { tag: tags[port.id] ?? null }),
   };
 }
 
+/** The server's device tags when the request's version shows them (2.70). */
+const tagsShown = (req: Pick<ApiRequest, 'microversion'>, i: Instance) => (req.microversion.atLeast('2.70') ? i.device_tags : undefined);
+
 /** The request's attachment; no body, `{}` and `{"interfaceAttachment": {}}` all mean "the one available network". */
-export function parseAttachment(req: Pick<ApiRequest, 'body' | 'headers'>): Attachment {
+export function parseAttachment(req: Pick<ApiRequest, 'body' | 'headers'> & Partial<Pick<ApiRequest, 'microversion'>>): Attachment {
   const type = req.headers['content-type'];
   if (type && !/json/i.test(type)) throw new UnsupportedMediaType(`Unsupported Content-Type ${type}`);
   const text = req.body.toString('utf8').trim();
@@ -62,7 +66,7 @@ export function parseAttachment(req: Pick<ApiRequest, 'body' | 'headers'>): Atta
       throw new BadRequest('Malformed request body');
     }
   }
-  const attachment = validate(AttachBody, data).interfaceAttachment ?? {};
+  const attachment: Attachment = validate(req.microversion?.atLeast('2.49') ? AttachBodyV249 : AttachBody, data).interfaceAttachment ?? {};
   if (attachment.net_id && attachment.port_id) throw new BadRequest('Must not input both network_id and port_id');
   if (attachment.fixed_ips?.length && !attachment.net_id) throw new BadRequest('Must input network_id when request IP address');
   return attachment;
@@ -71,7 +75,7 @@ export function parseAttachment(req: Pick<ApiRequest, 'body' | 'headers'>): Atta
 async function listInterfaces(req: ApiRequest): Promise<ApiResponse> {
   const instance = await loadInstance(req);
   const ports = (await listDevicePorts(instance.id)).sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
-  return json(200, { interfaceAttachments: ports.map(attachmentView) });
+  return json(200, { interfaceAttachments: ports.map((p) => attachmentView(p, tagsShown(req, instance))) });
 }
 
 async function showInterface(req: ApiRequest): Promise<ApiResponse> {
@@ -80,7 +84,7 @@ async function showInterface(req: ApiRequest): Promise<ApiResponse> {
   const port = z.string().uuid().safeParse(portId).success ? await getPort(portId) : undefined;
   if (!port) throw new NotFound(`Port id ${portId} could not be found.`);
   if (port.device_id !== instance.id) throw new NotFound(`Instance ${instance.id} does not have a port with id ${portId}`);
-  return json(200, { interfaceAttachment: attachmentView(port) });
+  return json(200, { interfaceAttachment: attachmentView(port, tagsShown(req, instance)) });
 }
 
 /** What to plug: the port or network asked for (unknown ones are 404 here, not 400 as at boot), or the one network available. */
@@ -124,6 +128,7 @@ async function attachInterface(req: ApiRequest): Promise<ApiResponse> {
   const finish = await startAction(req, instance, InstanceActionName.ATTACH_INTERFACE);
 
   let allocated: { port: Port; made: boolean };
+  let tagged: Instance = instance;
   try {
     allocated = await allocatePort(instance, nic, securityGroups);
   } catch (error) {
@@ -136,7 +141,9 @@ async function attachInterface(req: ApiRequest): Promise<ApiResponse> {
     await refreshDeviceAddresses(instance.id);
     const guestNic = (await guestNicsOf(instance.id)).find((n) => n.port_id === allocated.port.id);
     if (!guestNic) throw new Error(`port ${allocated.port.id} has no network any more`);
-    const sent = await sendHostCommand(instance.host, { type: 'attach_interface', request_id: req.requestId, instance_id: instance.id, nic: guestNic });
+    if (attachment.tag) tagged = await setDeviceTag(req, allocated.port.id, attachment.tag);
+    const nic = { ...guestNic, ...(attachment.tag && { tag: attachment.tag }) };
+    const sent = await sendHostCommand(instance.host, { type: 'attach_interface', request_id: req.requestId, instance_id: instance.id, nic });
     await finish(sent ? null : `host ${instance.host} is not registered`);
   } catch (error) {
     await releasePort(instance, (await getPort(allocated.port.id)) ?? allocated.port, allocated.made, req.requestId).catch(() => undefined);
@@ -145,7 +152,16 @@ async function attachInterface(req: ApiRequest): Promise<ApiResponse> {
   }
   logger.info('interface attached', { instance_id: instance.id, port_id: allocated.port.id, host: instance.host });
   const port = (await getPort(allocated.port.id)) ?? allocated.port;
-  return json(200, { interfaceAttachment: attachmentView(port) });
+  return json(200, { interfaceAttachment: attachmentView(port, tagsShown(req, tagged)) });
+}
+
+/** Records (or, with null, forgets) the device tag of one of the server's ports. */
+function setDeviceTag(req: ApiRequest, portId: string, tag: string | null): Promise<Instance> {
+  return modifyInstance(req, (i) => {
+    if ((i.device_tags[portId] ?? null) === tag) return null;
+    const { [portId]: _old, ...others } = i.device_tags;
+    return { device_tags: tag === null ? others : { ...others, [portId]: tag } };
+  });
 }
 
 /** `DELETE /servers/{id}/os-interface/{port_id}`: 202; the host unplugs the NIC, the port goes (or is unbound, if the user made it). */
@@ -160,6 +176,7 @@ async function detachInterface(req: ApiRequest): Promise<ApiResponse> {
   try {
     const sent = await sendHostCommand(instance.host, { type: 'detach_interface', request_id: req.requestId, instance_id: instance.id, port_id: port.id });
     await releasePort(instance, port, port.delete_with_device, req.requestId);
+    if (instance.device_tags[port.id] !== undefined) await setDeviceTag(req, port.id, null);
     await finish(sent ? null : `host ${instance.host} is not registered`);
   } catch (error) {
     await finish(error instanceof Error ? error.message : String(error));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Flavor } from '../../../shared/domain/flavor.js';
 import { Conflict, NotFound } from '../../../shared/errors.js';
-import { createFlavor, deleteFlavor, getFlavor } from '../../../shared/store/flavors.js';
+import { createFlavor, deleteFlavor, getFlavor, setFlavorDescription } from '../../../shared/store/flavors.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
 import { flavorView } from './flavors.js';
@@ -30,6 +30,13 @@ const displayName = z
   .regex(/^\S(.*\S)?$/s, 'must not start or end with whitespace')
   .refine((s) => !/[\p{Cc}\p{Cs}]/u.test(s), 'must be printable');
 
+/** Nova's flavor description (2.55): printable text (spaces and tabs of Zs allowed), at most 65535 characters, or null. */
+const Description = z
+  .string()
+  .max(65535)
+  .refine((s) => !/[\p{C}\p{Zl}\p{Zp}]/u.test(s), 'must be printable')
+  .nullable();
+
 const FlavorCreateSchema = z.strictObject({
   flavor: z.strictObject({
     name: displayName,
@@ -48,10 +55,13 @@ const FlavorCreateSchema = z.strictObject({
     'os-flavor-access:is_public': novaBoolean.optional(),
   }),
 });
+const FlavorCreateSchemaV255 = z.strictObject({ flavor: FlavorCreateSchema.shape.flavor.extend({ description: Description.optional() }) });
+
+const FlavorUpdateSchema = z.strictObject({ flavor: z.strictObject({ description: Description }) });
 
 async function create(req: ApiRequest) {
   authorizeAdmin(req, 'os_compute_api:os-flavor-manage:create');
-  const body = parseBody(req, FlavorCreateSchema).flavor;
+  const body: z.infer<typeof FlavorCreateSchemaV255>['flavor'] = parseBody(req, req.microversion.atLeast('2.55') ? FlavorCreateSchemaV255 : FlavorCreateSchema).flavor;
   const flavor: Flavor = {
     id: body.id ?? randomUUID(),
     name: body.name,
@@ -63,7 +73,7 @@ async function create(req: ApiRequest) {
     rxtx_factor: body.rxtx_factor ?? 1,
     is_public: body['os-flavor-access:is_public'] ?? true,
     disabled: false,
-    description: null,
+    description: body.description ?? null,
     extra_specs: {},
     created_at: new Date().toISOString(),
   };
@@ -73,6 +83,17 @@ async function create(req: ApiRequest) {
       result.conflict === 'id' ? `Flavor with ID ${flavor.id} already exists.` : `Flavor with name ${flavor.name} already exists.`,
     );
   }
+  return json(200, { flavor: flavorView(req, flavor) });
+}
+
+/** PUT (2.55): only the description can change. */
+async function update(req: ApiRequest) {
+  if (!req.microversion.atLeast('2.55')) throw new NotFound('The resource could not be found.');
+  authorizeAdmin(req, 'os_compute_api:os-flavor-manage:update');
+  const { description } = parseBody(req, FlavorUpdateSchema).flavor;
+  const id = req.params.flavor_id;
+  const flavor = await setFlavorDescription(id, description);
+  if (!flavor) throw new NotFound(`Flavor ${id} could not be found.`);
   return json(200, { flavor: flavorView(req, flavor) });
 }
 
@@ -86,5 +107,6 @@ async function remove(req: ApiRequest) {
 
 export const flavorManageRoutes: Route[] = [
   { method: 'POST', path: '/compute/v2.1/flavors', service: 'compute', handler: create },
+  { method: 'PUT', path: '/compute/v2.1/flavors/{flavor_id}', service: 'compute', handler: update },
   { method: 'DELETE', path: '/compute/v2.1/flavors/{flavor_id}', service: 'compute', handler: remove },
 ];

@@ -6,27 +6,43 @@ import type { ApiRequest, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
 import { nextLinks, pageOf, resourceLinks, type Page } from './links.js';
 import { flavorVisibleTo } from './policy.js';
+import { rejectUnknownQuery } from './query-params.js';
 
 const BASE = '/compute/v2.1/flavors';
 
-/** A flavor as the 2.1 API shows it (swap is "" when there is none, until 2.75). */
+/**
+ * A flavor at the request's microversion: swap is "" when there is none until 2.75 and 0 from
+ * it; 2.55 adds `description`; 2.61 adds `extra_specs` (Nova's policy for reading them,
+ * os-flavor-extra-specs:index, is any project member's, so every caller sees them).
+ */
 export function flavorView(req: ApiRequest, flavor: Flavor) {
+  const mv = req.microversion;
   return {
     id: flavor.id,
     name: flavor.name,
     ram: flavor.ram,
     disk: flavor.disk,
-    swap: flavor.swap === 0 ? '' : flavor.swap,
+    swap: flavor.swap === 0 && !mv.atLeast('2.75') ? '' : flavor.swap,
     vcpus: flavor.vcpus,
     'OS-FLV-EXT-DATA:ephemeral': flavor.ephemeral,
     'OS-FLV-DISABLED:disabled': flavor.disabled,
     'os-flavor-access:is_public': flavor.is_public,
     rxtx_factor: flavor.rxtx_factor,
     links: resourceLinks(req, 'flavors', flavor.id),
+    ...(mv.atLeast('2.55') && { description: flavor.description }),
+    ...(mv.atLeast('2.61') && { extra_specs: flavor.extra_specs }),
   };
 }
 
-const summaryView = (req: ApiRequest, flavor: Flavor) => ({ id: flavor.id, name: flavor.name, links: resourceLinks(req, 'flavors', flavor.id) });
+const summaryView = (req: ApiRequest, flavor: Flavor) => ({
+  id: flavor.id,
+  name: flavor.name,
+  links: resourceLinks(req, 'flavors', flavor.id),
+  ...(req.microversion.atLeast('2.55') && { description: flavor.description }),
+});
+
+/** Nova's index_query: from 2.75 no other parameter is allowed. */
+const LIST_QUERY = ['limit', 'marker', 'is_public', 'minRam', 'minDisk', 'sort_key', 'sort_dir'];
 
 /** Nova's sort keys (its flavor table columns) and the field each one orders by here. */
 const SORT_KEYS: Record<string, (f: Flavor) => string | number | boolean | null> = {
@@ -128,6 +144,7 @@ async function accessibleTo(req: ApiRequest, flavors: Flavor[]): Promise<Set<str
 }
 
 async function visibleFlavors(req: ApiRequest): Promise<Flavor[]> {
+  rejectUnknownQuery(req, LIST_QUERY);
   const admin = isAdmin(req.auth);
   const q = parseFlavorQuery(req.query, admin);
   const all = await listFlavors();

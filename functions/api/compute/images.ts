@@ -13,6 +13,7 @@ import { checkMetadataItems } from './server-metadata.js';
 /**
  * Nova's image proxy (`/images`, gone from 2.36): Glance's images in Nova's words. Metadata is
  * the image's extra properties; a snapshot names the server it was taken of (`instance_uuid`).
+ * The image metadata proxy (`/images/{id}/metadata`) lives three microversions longer: gone from 2.39.
  */
 const BASE = '/compute/v2.1/images';
 
@@ -20,8 +21,11 @@ const BASE = '/compute/v2.1/images';
 const STATUS: Record<string, string> = { active: 'ACTIVE', saving: 'SAVING', queued: 'SAVING', deleted: 'DELETED', pending_delete: 'DELETED', killed: 'ERROR' };
 const PROGRESS: Record<string, number> = { ACTIVE: 100, SAVING: 25 };
 
-function checkVersion(req: ApiRequest): void {
-  if (req.microversion.atLeast('2.36')) throw new NotFound('The resource could not be found.');
+const IMAGES_GONE = '2.36';
+const METADATA_GONE = '2.39';
+
+function checkVersion(req: ApiRequest, goneAt = IMAGES_GONE): void {
+  if (req.microversion.atLeast(goneAt)) throw new NotFound('The resource could not be found.');
 }
 
 const iso = (t: string) => t.replace(/\.\d+Z$/, 'Z');
@@ -46,8 +50,8 @@ function view(req: ApiRequest, image: Image, detail: boolean) {
   };
 }
 
-async function loadImage(req: ApiRequest): Promise<Image> {
-  checkVersion(req);
+async function loadImage(req: ApiRequest, goneAt = IMAGES_GONE): Promise<Image> {
+  checkVersion(req, goneAt);
   const image = await getImage(req.params.image_id);
   if (!image || !imageVisibleTo(image, req.auth)) throw new NotFound('Image not found.');
   return image;
@@ -105,7 +109,7 @@ const Metadata = z.record(z.string().min(1).max(255), z.string().max(255));
 /** Writes the image's properties as computed from the current record, retried when another write got there first. */
 async function changeMetadata(req: ApiRequest, change: (current: Record<string, string>) => Record<string, string>): Promise<Record<string, string>> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const image = await loadImage(req);
+    const image = await loadImage(req, METADATA_GONE);
     assertCanModify(image, req.auth);
     const properties = change(image.properties);
     checkMetadataItems(properties, await projectLimits(req.auth.project_id));
@@ -115,26 +119,26 @@ async function changeMetadata(req: ApiRequest, change: (current: Record<string, 
 }
 
 async function showMetadata(req: ApiRequest): Promise<ApiResponse> {
-  return json(200, { metadata: (await loadImage(req)).properties });
+  return json(200, { metadata: (await loadImage(req, METADATA_GONE)).properties });
 }
 
 function writeMetadata(replace: boolean) {
   return async (req: ApiRequest): Promise<ApiResponse> => {
-    checkVersion(req);
+    checkVersion(req, METADATA_GONE);
     const { metadata } = parseBody(req, z.strictObject({ metadata: Metadata }));
     return json(200, { metadata: await changeMetadata(req, (current) => (replace ? metadata : { ...current, ...metadata })) });
   };
 }
 
 async function showMetaItem(req: ApiRequest): Promise<ApiResponse> {
-  const { properties } = await loadImage(req);
+  const { properties } = await loadImage(req, METADATA_GONE);
   const key = req.params.key;
   if (!(key in properties)) throw new NotFound(`Image ${req.params.image_id} has no metadata item ${key}.`);
   return json(200, { meta: { [key]: properties[key] } });
 }
 
 async function setMetaItem(req: ApiRequest): Promise<ApiResponse> {
-  checkVersion(req);
+  checkVersion(req, METADATA_GONE);
   const { meta } = parseBody(req, z.strictObject({ meta: Metadata }));
   const key = req.params.key;
   if (Object.keys(meta).length !== 1) throw new BadRequest('Request body contains too many items');
@@ -145,7 +149,7 @@ async function setMetaItem(req: ApiRequest): Promise<ApiResponse> {
 
 async function deleteMetaItem(req: ApiRequest): Promise<ApiResponse> {
   const key = req.params.key;
-  if (!(key in (await loadImage(req)).properties)) throw new NotFound(`Image ${req.params.image_id} has no metadata item ${key}.`);
+  if (!(key in (await loadImage(req, METADATA_GONE)).properties)) throw new NotFound(`Image ${req.params.image_id} has no metadata item ${key}.`);
   await changeMetadata(req, ({ [key]: _gone, ...rest }) => rest);
   return { status: 204 };
 }

@@ -10,19 +10,23 @@ import type { ApiRequest, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
 import { generateSshKeypair, InvalidKeypair, sshFingerprint, x509Fingerprint } from './keypair-crypto.js';
 import { nextLinks, pageOf } from './links.js';
+import { rejectUnknownQuery } from './query-params.js';
 
 /**
  * Key pairs, per user. Microversions: 2.2 adds `type` (ssh or x509) and answers 201/204 instead
  * of 200/202; 2.10 lets an admin act on another user's key pairs with `user_id`; 2.35 pages the
- * list with `limit` and `marker` (a key pair name).
+ * list with `limit` and `marker` (a key pair name); 2.75 rejects unknown query parameters; 2.92
+ * requires `public_key` (no more generation: clients generate the key themselves) and allows
+ * '@' and '.' in names.
  */
 const BASE = '/compute/v2.1/os-keypairs';
 
 /** Name: 1–255 characters, no leading or trailing whitespace (schema), only these characters (Nova's compute API). */
 const KeypairName = z.string().min(1).max(255).regex(/^\S(.*\S)?$/s, 'must not start or end with whitespace');
 
-export function checkKeypairName(name: string): void {
-  if (!/^[A-Za-z0-9_\- ]*$/.test(name)) throw new InvalidKeypair('Keypair name contains unsafe characters');
+export function checkKeypairName(name: string, allowAtAndDot = false): void {
+  const safe = allowAtAndDot ? /^[A-Za-z0-9_\-@. ]*$/ : /^[A-Za-z0-9_\- ]*$/;
+  if (!safe.test(name)) throw new InvalidKeypair('Keypair name contains unsafe characters');
   if (name.length < 1 || name.length > 255) throw new InvalidKeypair('Keypair name must be string and between 1 and 255 characters long');
 }
 
@@ -47,7 +51,11 @@ function targetUser(req: ApiRequest, rule: string, requested: string | undefined
   return requested;
 }
 
-const queryUser = (req: ApiRequest) => req.query.get('user_id') ?? undefined;
+/** The query parameters of list (with the 2.35 paging ones), show and delete; strict from 2.75. */
+function queryUser(req: ApiRequest, paging = false): string | undefined {
+  rejectUnknownQuery(req, paging ? ['user_id', 'limit', 'marker'] : ['user_id']);
+  return req.query.get('user_id') ?? undefined;
+}
 
 function keypairView(req: ApiRequest, kp: Keypair) {
   return {
@@ -70,9 +78,11 @@ function rejectNewerFields(req: ApiRequest, body: Record<string, unknown>): void
 async function create(req: ApiRequest) {
   const body = parseBody(req, CreateSchema).keypair;
   rejectNewerFields(req, body);
+  const v292 = req.microversion.atLeast('2.92');
+  if (v292 && body.public_key === undefined) throw new BadRequest(`Invalid input for field/attribute keypair. Value: ${JSON.stringify(body)}. 'public_key' is a required property`);
   const userId = targetUser(req, 'os_compute_api:os-keypairs:create', body.user_id);
   const keyType = body.type ?? 'ssh';
-  checkKeypairName(body.name);
+  checkKeypairName(body.name, v292);
   const limit = enforceable((await projectLimits(req.auth.project_id)).key_pairs);
   if ((await listKeypairs(userId)).length >= limit) throw new QuotaExceeded('Quota exceeded, too many key pairs.');
 
@@ -106,7 +116,7 @@ async function create(req: ApiRequest) {
 }
 
 async function list(req: ApiRequest) {
-  const userId = targetUser(req, 'os_compute_api:os-keypairs:index', queryUser(req));
+  const userId = targetUser(req, 'os_compute_api:os-keypairs:index', queryUser(req, true));
   let keypairs = await listKeypairs(userId);
   if (!req.microversion.atLeast('2.35')) return json(200, { keypairs: keypairs.map((kp) => ({ keypair: keypairView(req, kp) })) });
   const page = pageOf(req.query);

@@ -5,7 +5,7 @@ import { BadRequest, NotAcceptable } from '../../../shared/errors.js';
  * resource this API has (see the `v2.NN/` folders of the Nova API samples); raise it only with them.
  */
 export const MIN_VERSION = '2.1';
-export const MAX_VERSION = '2.37';
+export const MAX_VERSION = '2.100';
 
 export class Microversion {
   constructor(

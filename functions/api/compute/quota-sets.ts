@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COMPUTE_QUOTAS, NETWORK_QUOTAS, QuotaUsageSchema, type ComputeLimits, type QuotaLimits } from '../../../shared/domain/quota.js';
+import { COMPUTE_QUOTAS, INJECTED_FILE_QUOTAS, NETWORK_QUOTAS, QuotaUsageSchema, type ComputeLimits, type QuotaLimits } from '../../../shared/domain/quota.js';
 import { BadRequest } from '../../../shared/errors.js';
 import { keys } from '../../../shared/store/keys.js';
 import { listKeypairs } from '../../../shared/store/keypairs.js';
@@ -9,22 +9,36 @@ import { getItem } from '../../../shared/store/table.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { authorizeAdmin } from './policy.js';
+import { rejectUnknownQuery } from './query-params.js';
 
 /**
  * `os-quota-sets`: a project's compute limits, or (with `user_id`) one of its users' (Nova's
  * legacy per-user quotas), from shared/store/quota-limits.ts, which creates enforce. Security
  * groups, their rules, floating and fixed IPs belong to Neutron: Nova stores and shows them
  * (unlimited by default) below 2.36 and enforces nothing of them; from 2.36 it leaves them out.
+ * From 2.57 the injected file quotas (personality is gone) are left out too. From 2.75 a query
+ * parameter other than `user_id` is a 400.
  */
 const NETWORK = new Set<string>(NETWORK_QUOTAS);
+const INJECTED_FILES = new Set<string>(INJECTED_FILE_QUOTAS);
 
-/** The limits as the request's microversion shows them. */
-export function limitsView(req: ApiRequest, limits: ComputeLimits): Record<string, number> {
-  return Object.fromEntries(Object.entries(limits).filter(([k]) => !(req.microversion.atLeast('2.36') && NETWORK.has(k))));
+/** The quotas os-quota-sets does not show at the request's microversion (Nova's FILTERED_QUOTAS). */
+function hiddenInQuotaSets(req: ApiRequest): (name: string) => boolean {
+  const v236 = req.microversion.atLeast('2.36');
+  const v257 = req.microversion.atLeast('2.57');
+  return (name) => (v236 && NETWORK.has(name)) || (v257 && INJECTED_FILES.has(name));
 }
 
-/** The user a request names with `user_id`, if any. */
-const userOf = (req: ApiRequest) => req.query.get('user_id') || undefined;
+/** The limits as the request's microversion shows them; `hidden` says which to leave out (os-quota-sets' by default). */
+export function limitsView(req: ApiRequest, limits: ComputeLimits, hidden = hiddenInQuotaSets(req)): Record<string, number> {
+  return Object.fromEntries(Object.entries(limits).filter(([k]) => !hidden(k)));
+}
+
+/** The user a request names with `user_id`, if any; from 2.75 no other parameter is allowed. */
+function userOf(req: ApiRequest): string | undefined {
+  rejectUnknownQuery(req, ['user_id']);
+  return req.query.get('user_id') || undefined;
+}
 
 function projectOf(req: ApiRequest): string {
   const projectId = req.params.project_id;
@@ -61,15 +75,15 @@ async function detail(req: ApiRequest): Promise<ApiResponse> {
 }
 
 /** Nova's non_negative_integer_with_minus_one: an integer, or its text, of at least -1. */
-export const LimitValue = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]).pipe(z.number().int().min(-1));
+export const LimitValue = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]).pipe(z.number().int().min(-1).max(0x7fffffff));
 const Force = z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])]).transform((v) => v === true || v === 'True' || v === 'true');
 
 /** The limits a body sets, refusing names the microversion does not have (as Nova's schema does). */
-export function limitsOfBody(req: ApiRequest, body: Record<string, unknown>, allowed: readonly string[]): QuotaLimits {
+export function limitsOfBody(body: Record<string, unknown>, allowed: readonly string[], hidden: (name: string) => boolean, field = 'quota_set'): QuotaLimits {
   const limits: QuotaLimits = {};
   for (const [name, value] of Object.entries(body)) {
-    if (!allowed.includes(name) || (NETWORK.has(name) && req.microversion.atLeast('2.36'))) {
-      throw new BadRequest(`Invalid input for field/attribute quota_set. Value: Additional properties are not allowed ('${name}' was unexpected)`);
+    if (!allowed.includes(name) || hidden(name)) {
+      throw new BadRequest(`Invalid input for field/attribute ${field}. Value: Additional properties are not allowed ('${name}' was unexpected)`);
     }
     const parsed = LimitValue.safeParse(value);
     if (!parsed.success) throw new BadRequest(`Invalid input for field/attribute ${name}. Value: ${String(value)}. It must be an integer of at least -1.`);
@@ -86,7 +100,7 @@ async function update(req: ApiRequest): Promise<ApiResponse> {
   const projectId = req.params.project_id;
   const userId = userOf(req);
   const { force, ...body } = parseBody(req, UpdateSchema).quota_set;
-  const limits = limitsOfBody(req, body, COMPUTE_QUOTAS);
+  const limits = limitsOfBody(body, COMPUTE_QUOTAS, hiddenInQuotaSets(req));
   if (!(force !== undefined && Force.parse(force))) {
     const inUse = await usageOf(req, projectId, userId);
     for (const [name, limit] of Object.entries(limits)) {

@@ -19,6 +19,9 @@ const bodySchema = (protocols: readonly string[], types: readonly string[]) =>
 const CreateV26 = bodySchema(PROTOCOLS_V26, TYPES_V26);
 /** 2.8 adds VMware's MKS console. */
 const CreateV28 = bodySchema([...PROTOCOLS_V26, 'mks'], [...TYPES_V26, 'webmks']);
+/** 2.99 adds SPICE's direct console (not offered here: Nova's 400 for an unavailable type). */
+const CreateV299 = bodySchema([...PROTOCOLS_V26, 'mks'], [...TYPES_V26, 'webmks', 'spice-direct']);
+const createSchemaOf = (req: ApiRequest) => (req.microversion.atLeast('2.99') ? CreateV299 : req.microversion.atLeast('2.8') ? CreateV28 : CreateV26);
 
 /** Nova's name of the compute call per protocol, as its 409 messages give it. */
 const ACTION_OF: Record<string, string> = { vnc: 'get_vnc_console', spice: 'get_spice_console', serial: 'get_serial_console', rdp: 'get_rdp_console', mks: 'get_mks_console' };
@@ -30,7 +33,7 @@ const ACTION_OF: Record<string, string> = { vnc: 'get_vnc_console', spice: 'get_
  */
 async function createRemoteConsole(req: ApiRequest): Promise<ApiResponse> {
   if (!req.microversion.atLeast('2.6')) throw new NotFound('The resource could not be found.');
-  const { remote_console: want } = parseBody(req, req.microversion.atLeast('2.8') ? CreateV28 : CreateV26);
+  const { remote_console: want } = parseBody(req, createSchemaOf(req));
   const instance = await loadInstance(req);
   const protocol = want.protocol as 'vnc' | 'spice' | 'serial' | 'rdp' | 'mks';
   // As Nova since Hyper-V left: refused before any state check, naming the protocol.

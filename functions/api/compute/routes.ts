@@ -2,6 +2,7 @@ import type { Route } from '../http/types.js';
 import { aggregateRoutes } from './aggregates.js';
 import { attachInterfaceRoutes } from './attach-interfaces.js';
 import { availabilityZoneRoutes } from './availability-zones.js';
+import { extensionRoutes } from './extensions/extensions.js';
 import { consoleAuthTokenRoutes } from './console-auth-tokens.js';
 import { flavorAccessRoutes } from './flavor-access.js';
 import { flavorExtraSpecsRoutes } from './flavor-extra-specs.js';
@@ -15,6 +16,7 @@ import { migrationRoutes } from './migrations.js';
 import { osHostRoutes } from './os-hosts.js';
 import { serverExternalEventRoutes } from './server-external-events.js';
 import { serverPasswordRoutes } from './server-password.js';
+import { serverDiagnosticsRoutes } from './server-diagnostics.js';
 import { simpleTenantUsageRoutes } from './simple-tenant-usage.js';
 import { limitRoutes } from './limits.js';
 import { quotaClassSetRoutes } from './quota-class-sets.js';
@@ -25,13 +27,18 @@ import { serverMetadataRoutes } from './server-metadata.js';
 import { serverGroupRoutes } from './server-groups.js';
 import { serverRoutes } from './servers.js';
 import { serverTagRoutes } from './server-tags.js';
+import { serverShareRoutes } from './server-shares.js';
+import { serverTopologyRoutes } from './server-topology.js';
+import { virtualInterfaceRoutes } from './virtual-interfaces.js';
 import { serverActionRoutes } from './server-actions/routes.js';
 import { serviceRoutes } from './services.js';
 import { versionRoutes } from './versions.js';
+import { volumeAttachmentRoutes } from './volume-attachments.js';
 
 /** The compute service's routes, one module per API resource. */
 export const computeRoutes: Route[] = [
   ...versionRoutes,
+  ...extensionRoutes,
   ...serverRoutes,
   ...serverActionRoutes,
   ...remoteConsoleRoutes,
@@ -40,6 +47,10 @@ export const computeRoutes: Route[] = [
   ...serverIpsRoutes,
   ...serverTagRoutes,
   ...attachInterfaceRoutes,
+  ...serverTopologyRoutes,
+  ...serverShareRoutes,
+  ...virtualInterfaceRoutes,
+  ...volumeAttachmentRoutes,
   ...flavorRoutes,
   ...flavorManageRoutes,
   ...flavorExtraSpecsRoutes,
@@ -57,6 +68,7 @@ export const computeRoutes: Route[] = [
   ...imageProxyRoutes,
   ...osHostRoutes,
   ...serverPasswordRoutes,
+  ...serverDiagnosticsRoutes,
   ...serverExternalEventRoutes,
   ...instanceUsageAuditLogRoutes,
   ...simpleTenantUsageRoutes,

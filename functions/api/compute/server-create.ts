@@ -23,7 +23,9 @@ import type { ApiRequest, ApiResponse } from '../http/types.js';
 import type { Microversion } from './microversion.js';
 import { imageVisibleTo } from '../image/image-policy.js';
 import { resourceLinks } from './links.js';
+import { requestedDestination } from './requested-destination.js';
 import { joinRefusal, requestedPlacement } from './scheduler-hints.js';
+import { standardImageProperties } from './server-image-properties.js';
 import { flavorVisibleTo } from './policy.js';
 import { allocatePorts, resolveNics, resolveSecurityGroups, type NicRequest } from './server-networks.js';
 
@@ -45,8 +47,24 @@ export const ServerDescription = z
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
   .nullable();
 
-/** Nova's device tag (2.32): no ',' or '/', 1–60 characters. */
-const DeviceTag = z.string().min(1).max(60).regex(/^[^,/]*$/, "must not contain ',' or '/'");
+/** Nova's device tag (2.32), also a server tag (2.26, 2.52): no ',' or '/', 1–60 characters. */
+export const DeviceTag = z.string().min(1).max(60).regex(/^[^,/]*$/, "must not contain ',' or '/'");
+
+/** Nova's `hostname` (2.90): letters, digits and dashes, 2–63, starting and ending with a letter or digit. */
+export const Hostname = z.string().min(2).max(63).regex(/^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$/, 'is not a valid hostname');
+/** Nova's `fqdn` (a host name; a hostname from 2.94): letters, digits, '-', '.', '_', 1–255. */
+export const Fqdn = z.string().min(1).max(255).regex(/^[a-zA-Z0-9-._]*$/, 'is not a valid host name');
+
+/** Nova's trusted_certs (2.63): 1–50 distinct non-empty ids, or null. */
+export const TrustedCertificates = z
+  .array(z.string().min(1))
+  .min(1)
+  .max(50)
+  .refine((ids) => new Set(ids).size === ids.length, 'has non-unique elements')
+  .nullable();
+
+/** Files to inject (Nova's `personality`, removed in 2.57): accepted and not injected, as the metadata service has no `files`. */
+export const Personality = z.array(z.strictObject({ path: z.string().max(255), contents: z.string().base64() }));
 const NicSchema = z.strictObject({ uuid: z.string().optional(), fixed_ip: z.string().optional(), port: uuid.nullable().optional(), tag: DeviceTag.optional() });
 
 /**
@@ -73,22 +91,46 @@ const CreateServerSchema = z.strictObject({
     accessIPv4: AccessIPv4.optional(),
     accessIPv6: AccessIPv6.optional(),
     'OS-DCF:diskConfig': z.enum(['AUTO', 'MANUAL']).optional(),
+    personality: Personality.optional(),
+    tags: z.array(DeviceTag).max(50).optional(),
+    trusted_image_certificates: TrustedCertificates.optional(),
+    host: Fqdn.optional(),
+    hypervisor_hostname: Fqdn.optional(),
+    hostname: Fqdn.optional(),
   }),
   'OS-SCH-HNT:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
   'os:scheduler_hints': z.record(z.string(), z.unknown()).optional(),
 });
 type CreateServerBody = z.infer<typeof CreateServerSchema>['server'];
 
+/** The version that brought each field of the create body (and, for `personality`, the one that took it away). */
+const FIELD_VERSIONS: { field: keyof CreateServerBody; from?: string; until?: string }[] = [
+  { field: 'description', from: '2.19' },
+  { field: 'personality', until: '2.57' },
+  { field: 'tags', from: '2.52' },
+  { field: 'trusted_image_certificates', from: '2.63' },
+  { field: 'host', from: '2.74' },
+  { field: 'hypervisor_hostname', from: '2.74' },
+  { field: 'hostname', from: '2.90' },
+];
+
 /**
- * What Nova's per-version create schemas allow: `description` from 2.19; a NIC `tag` from 2.32
- * until 2.37 dropped it (2.42 brings it back); `networks` as 'auto' or 'none' from 2.37, where
- * it becomes required and a network `uuid` must be a uuid.
+ * What Nova's per-version create schemas allow: the fields of FIELD_VERSIONS; a NIC `tag` in 2.32
+ * to 2.36 (2.37 dropped it by mistake, 2.42 brings it back); `networks` as 'auto' or 'none' from
+ * 2.37, where it becomes required and a network `uuid` must be a uuid; `hostname` a fully
+ * qualified name from 2.94.
  */
 function checkFieldsOfVersion(mv: Microversion, server: CreateServerBody): void {
   const unexpected = (field: string) => new BadRequest(`Invalid input for field/attribute server. Value: Additional properties are not allowed ('${field}' was unexpected)`);
-  if (server.description !== undefined && !mv.atLeast('2.19')) throw unexpected('description');
+  for (const { field, from, until } of FIELD_VERSIONS) {
+    if (server[field] !== undefined && ((from && !mv.atLeast(from)) || (until && mv.atLeast(until)))) throw unexpected(field);
+  }
+  if (server.hostname !== undefined && !mv.atLeast('2.94') && !Hostname.safeParse(server.hostname).success) {
+    throw new BadRequest(`Invalid input for field/attribute hostname. Value: ${server.hostname}. '${server.hostname}' does not match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'`);
+  }
   const nics = Array.isArray(server.networks) ? server.networks : [];
-  if (nics.some((n) => n.tag !== undefined) && !(mv.atLeast('2.32') && !mv.atLeast('2.37'))) throw unexpected('tag');
+  const nicTags = (mv.atLeast('2.32') && !mv.atLeast('2.37')) || mv.atLeast('2.42');
+  if (nics.some((n) => n.tag !== undefined) && !nicTags) throw unexpected('tag');
   if (!mv.atLeast('2.37')) {
     if (typeof server.networks === 'string') throw new BadRequest(`Invalid input for field/attribute networks. Value: ${server.networks}. '${server.networks}' is not of type 'array'`);
     return;
@@ -116,14 +158,17 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
   const body = parseBody(req, CreateServerSchema);
   const { server } = body;
   checkFieldsOfVersion(req.microversion, server);
-  const placement = await requestedPlacement(req, body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'], server.availability_zone);
+  const rawHints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'];
+  const placement = await requestedPlacement(req, rawHints, server.availability_zone);
   const { group } = placement;
+  const requestedHost = await requestedDestination(req, server, placement.forcedHost);
   const limits = await userLimits(req.auth.project_id, req.auth.user_id);
   const projectQuota = await projectLimits(req.auth.project_id);
   if (server.metadata) checkMetadataItems(server.metadata, limits);
   const minCount = server.min_count ?? 1;
   const maxCount = server.max_count ?? minCount;
   if (minCount > maxCount) throw new BadRequest('min_count must be <= max_count');
+  if (server.hostname && maxCount > 1) throw new BadRequest('Unable to allocate a single hostname to multiple instances');
 
   const flavor = await getFlavor(lastPathSegment(server.flavorRef));
   if (!flavor || flavor.disabled || !(await flavorVisibleTo(flavor, req.auth))) {
@@ -138,6 +183,7 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     throw new BadRequest(`Flavor's disk is too small for requested image. Flavor disk is ${flavor.disk} GB, minimum is ${imageMinDisk} GB.`);
   }
   if ((image.min_ram ?? 0) > flavor.ram) throw new BadRequest("Flavor's memory is too small for requested image.");
+  checkNoAccelerators(flavor.extra_specs);
 
   const keypair = server.key_name ? await getKeypair(req.auth.user_id, server.key_name) : undefined;
   if (server.key_name && !keypair) throw new BadRequest('Invalid key_name provided.');
@@ -156,8 +202,8 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       id: randomUUID(),
       name,
       description: server.description ?? null,
-      tags: [],
-      hostname: hostnameOf(name),
+      tags: [...new Set(server.tags ?? [])],
+      hostname: server.hostname ?? hostnameOf(name),
       project_id: req.auth.project_id,
       user_id: req.auth.user_id,
       image_ref: image.id,
@@ -171,6 +217,12 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       availability_zone: placement.zone ?? null,
       scheduler_hints: placement.hints,
       forced_host: placement.forcedHost,
+      requested_host: requestedHost,
+      requested_scheduler_hints: hintsAsLists(rawHints),
+      pinned_availability_zone: placement.zone ?? null,
+      image_properties: standardImageProperties(image),
+      trusted_image_certificates: server.trusted_image_certificates?.length ? server.trusted_image_certificates : null,
+      locked_reason: null,
       access_ip_v4: server.accessIPv4 ?? '',
       access_ip_v6: server.accessIPv6 ?? '',
       requested_networks: requestedNetworks(nics),
@@ -249,6 +301,20 @@ async function instancesToCreate(projectId: string, limits: ComputeLimits, flavo
     Math.floor((enforceable(limits.ram) - used.ram) / Math.max(flavor.ram, 1)),
   );
   return Math.max(min, Math.min(max, room));
+}
+
+/** The hints as Nova's RequestSpec keeps them: each value a list. */
+function hintsAsLists(hints: Record<string, unknown> | undefined): Record<string, unknown[]> {
+  return Object.fromEntries(Object.entries(hints ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+}
+
+/**
+ * A flavor that asks for accelerators (`accel:device_profile`, 2.72's Cyborg device profiles):
+ * Nova asks Cyborg for the profile, and a cloud without Cyborg answers Nova's DeviceProfileError.
+ */
+function checkNoAccelerators(extraSpecs: Record<string, string>): void {
+  const profile = extraSpecs['accel:device_profile'];
+  if (profile) throw new BadRequest(`Device profile name ${profile}: Could not communicate with Cyborg.`);
 }
 
 /** The networks a server was booted on, for its record: ids, or 'none'. */

@@ -8,11 +8,15 @@ import { createServerGroup, deleteServerGroup, getServerGroup, listMembers, list
 import { json, parseBody, parseQuery } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
+import { rejectUnknownQuery } from './query-params.js';
 
 /**
  * Nova's os-server-groups: a group names a placement policy its members are scheduled by
  * (functions/scheduler/filters/server-group-*.ts, weighers/server-group-*.ts). Microversions: 2.13
- * shows project_id and user_id; 2.15 adds the soft policies. Members join at boot with the
+ * shows project_id and user_id; 2.15 adds the soft policies; 2.64 takes and shows a single
+ * `policy` with `rules` (`max_server_per_host` for anti-affinity, which the scheduler's
+ * anti-affinity filter and placement claim honour) instead of `policies` and `metadata`; 2.75
+ * rejects unknown list parameters. Members join at boot with the
  * `group` scheduler hint and leave when they are deleted; deleting a group leaves its members running.
  */
 const BASE = '/compute/v2.1/os-server-groups';
@@ -21,6 +25,17 @@ const CreateSchema = z.strictObject({
   server_group: z.strictObject({
     name: z.string().min(1).max(255).regex(/^\S(.*\S)?$/s, 'must not start or end with whitespace'),
     policies: z.array(ServerGroupPolicy).length(1),
+  }),
+});
+
+/** Nova's parameter_types.positive_integer: an integer, or a string of digits, of at least 1. */
+const PositiveInteger = z.union([z.number().int(), z.string().regex(/^[0-9]+$/).transform(Number)]).pipe(z.number().int().min(1));
+
+const CreateSchemaV264 = z.strictObject({
+  server_group: z.strictObject({
+    name: CreateSchema.shape.server_group.shape.name,
+    policy: ServerGroupPolicy,
+    rules: z.strictObject({ max_server_per_host: PositiveInteger.optional() }).optional(),
   }),
 });
 
@@ -33,14 +48,30 @@ const ListQuery = z.object({
 const SOFT_POLICIES = new Set(['soft-affinity', 'soft-anti-affinity']);
 
 async function view(req: ApiRequest, g: ServerGroup, members?: string[]) {
+  const policy = req.microversion.atLeast('2.64') ? { policy: g.policy, rules: g.rules } : { policies: [g.policy] };
   return {
     id: g.id,
     name: g.name,
-    policies: [g.policy],
+    ...policy,
     members: members ?? (await listMembers(g.id)),
-    metadata: {},
+    ...(!req.microversion.atLeast('2.64') && { metadata: {} }),
     ...(req.microversion.atLeast('2.13') && { project_id: g.project_id, user_id: g.user_id }),
   };
+}
+
+/** The name, policy and rules of a create body at the request's microversion, with Nova's checks. */
+function groupOfBody(req: ApiRequest): Pick<ServerGroup, 'name' | 'policy' | 'rules'> {
+  if (req.microversion.atLeast('2.64')) {
+    const { name, policy, rules = {} } = parseBody(req, CreateSchemaV264).server_group;
+    if (policy !== 'anti-affinity' && Object.keys(rules).length > 0) throw new BadRequest('Only anti-affinity policy supports rules.');
+    return { name, policy, rules };
+  }
+  const { name, policies } = parseBody(req, CreateSchema).server_group;
+  const [policy] = policies;
+  if (SOFT_POLICIES.has(policy) && !req.microversion.atLeast('2.15')) {
+    throw new BadRequest(`Invalid input for field/attribute 0. Value: ${policy}. '${policy}' is not one of ['anti-affinity', 'affinity']`);
+  }
+  return { name, policy, rules: {} };
 }
 
 /** The group, if the caller may see it (its project, or an admin); Nova's 404 otherwise. */
@@ -52,6 +83,7 @@ async function loadGroup(req: ApiRequest): Promise<ServerGroup> {
 }
 
 async function listGroups(req: ApiRequest): Promise<ApiResponse> {
+  rejectUnknownQuery(req, ['all_projects', 'limit', 'offset']);
   const q = parseQuery(req, ListQuery);
   const all = isAdmin(req.auth) && q.all_projects !== undefined && !['0', 'false', 'False'].includes(q.all_projects);
   const groups = (await listServerGroups()).filter((g) => all || g.project_id === req.auth.project_id);
@@ -60,18 +92,14 @@ async function listGroups(req: ApiRequest): Promise<ApiResponse> {
 }
 
 async function createGroup(req: ApiRequest): Promise<ApiResponse> {
-  const { server_group: body } = parseBody(req, CreateSchema);
-  const [policy] = body.policies;
-  if (SOFT_POLICIES.has(policy) && !req.microversion.atLeast('2.15')) {
-    throw new BadRequest(`Invalid input for field/attribute 0. Value: ${policy}. '${policy}' is not one of ['anti-affinity', 'affinity']`);
-  }
+  const body = groupOfBody(req);
   const group: ServerGroup = {
     id: randomUUID(),
     name: body.name,
     project_id: req.auth.project_id,
     user_id: req.auth.user_id,
-    policy,
-    rules: {},
+    policy: body.policy,
+    rules: body.rules,
     member_count: 0,
     created_at: new Date().toISOString(),
   };

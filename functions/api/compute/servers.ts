@@ -1,18 +1,17 @@
 import { z } from 'zod';
 import type { Instance } from '../../../shared/domain/instance.js';
-import { TaskState, statusOf } from '../../../shared/domain/instance-states.js';
-import { BadRequest, Conflict, Forbidden } from '../../../shared/errors.js';
-import { ConcurrentModification } from '../../../shared/domain/network/errors.js';
-import { sendDestroy } from '../../../shared/messages/host-commands.js';
-import { deadlineFor, getInstance, listAllInstances, listProjectInstances, removeInstance, updateInstance } from '../../../shared/store/instances.js';
-import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
+import { BadRequest, Forbidden } from '../../../shared/errors.js';
+import { listDeletedInstances } from '../../../shared/store/deleted-instances.js';
+import { listAllInstances, listProjectInstances } from '../../../shared/store/instances.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
 import { isAdmin } from '../identity/token-context.js';
 import { nextLinks, pageOf } from './links.js';
-import { AccessIPv4, AccessIPv6, createServer, ServerDescription, ServerName } from './server-create.js';
-import { checkNotLocked, loadInstance, modifyInstance } from './server-access.js';
-import { hostsOf, serverDetail, serverSummary } from './views/server-view.js';
+import { AccessIPv4, AccessIPv6, createServer, Fqdn, Hostname, ServerDescription, ServerName } from './server-create.js';
+import { loadInstance, modifyInstance } from './server-access.js';
+import { deleteServer } from './server-delete.js';
+import { checkListQuery, columnFilterOf, statusFilterOf } from './server-list-query.js';
+import { hostsOf, serverDetail, serverGroupsOf, serverSummary } from './views/server-view.js';
 
 const BASE = '/compute/v2.1/servers';
 
@@ -26,16 +25,39 @@ const SORT_KEYS: Record<string, (i: Instance) => string> = {
   task_state: (i) => i.task_state ?? '',
   host: (i) => i.host ?? '',
   launched_at: (i) => i.launched_at ?? '',
+  display_description: (i) => i.description ?? '',
+  hostname: (i) => i.hostname,
+  key_name: (i) => i.key_name ?? '',
+  availability_zone: (i) => i.availability_zone ?? '',
+  project_id: (i) => i.project_id,
+  user_id: (i) => i.user_id,
+  image_ref: (i) => i.image_ref,
+  node: (i) => i.host ?? '',
+  power_state: (i) => String(i.power_state),
+  launch_index: (i) => String(i.launch_index).padStart(10, '0'),
+  access_ip_v4: (i) => i.access_ip_v4,
+  access_ip_v6: (i) => i.access_ip_v6,
+  config_drive: (i) => (i.config_drive ? 'True' : ''),
 };
+/** 2.73 makes `locked` a sort key (before, Nova ignores it). */
+const lockedKey = (i: Instance) => (i.locked ? '1' : '0');
 
 /** The servers a list request selects, sorted and paged as Nova does. */
 async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; links?: unknown }> {
   const q = req.query;
+  checkListQuery(req);
+  const statusMatch = statusFilterOf(req);
+  if (statusMatch === 'empty') return { servers: [] };
   const allTenants = q.has('all_tenants') && !['0', 'false', 'False'].includes(q.get('all_tenants') ?? '');
   if (allTenants && !isAdmin(req.auth)) throw new Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.");
   // As in Nova, project_id / tenant_id only narrow an all_tenants listing; without it they are ignored.
   const projectFilter = allTenants ? (q.get('project_id') ?? q.get('tenant_id')) : null;
-  let servers = allTenants ? await listAllInstances() : await listProjectInstances(req.auth.project_id);
+  const scope = deletedScope(req);
+  const project = allTenants ? undefined : req.auth.project_id;
+  let servers = [
+    ...(scope === 'deleted' ? [] : project ? await listProjectInstances(project) : await listAllInstances()),
+    ...(scope === 'live' ? [] : await listDeletedInstances(project)),
+  ];
   if (projectFilter) servers = servers.filter((i) => i.project_id === projectFilter);
 
   const name = q.get('name');
@@ -47,8 +69,7 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
   if (ipMatch) servers = servers.filter(ipMatch);
   const tagMatch = tagFilterOf(req);
   if (tagMatch) servers = servers.filter(tagMatch);
-  const status = q.get('status');
-  if (status) servers = servers.filter((i) => statusOf(i.vm_state, i.task_state) === status.toUpperCase());
+  if (statusMatch) servers = servers.filter(statusMatch);
   const image = q.get('image');
   if (image) servers = servers.filter((i) => i.image_ref === image.split('/').pop());
   const flavor = q.get('flavor');
@@ -57,6 +78,8 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
   if (reservation) servers = servers.filter((i) => i.reservation_id === reservation);
   const host = q.get('host');
   if (host && isAdmin(req.auth)) servers = servers.filter((i) => i.host === host);
+  const columnMatch = columnFilterOf(req);
+  if (columnMatch) servers = servers.filter(columnMatch);
   const since = q.get('changes-since');
   if (since) {
     // Nova's schema takes an ISO 8601 date-time (iso8601.parse_date); Date.parse alone would also take "2011/01/01".
@@ -64,11 +87,19 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
     if (Number.isNaN(t)) throw new BadRequest('Invalid filter field: changes-since.');
     servers = servers.filter((i) => Date.parse(i.updated_at) >= t);
   }
+  const before = req.microversion.atLeast('2.66') ? q.get('changes-before') : null;
+  if (before) {
+    const t = ISO_8601.test(before) ? Date.parse(before) : NaN;
+    if (Number.isNaN(t)) throw new BadRequest('Invalid filter field: changes-before.');
+    if (since && ISO_8601.test(since) && t < Date.parse(since)) throw new BadRequest('The value of changes-since must be less than or equal to changes-before.');
+    servers = servers.filter((i) => Date.parse(i.updated_at) <= t);
+  }
 
   const sortKey = q.get('sort_key') ?? 'created_at';
   const sortDir = q.get('sort_dir') ?? 'desc';
-  const keyOf = SORT_KEYS[sortKey];
+  const keyOf = sortKey === 'locked' && req.microversion.atLeast('2.73') ? lockedKey : SORT_KEYS[sortKey];
   if (!keyOf) throw new BadRequest(`Invalid sort_key ${sortKey}`);
+  if ((sortKey === 'host' || sortKey === 'node') && !isAdmin(req.auth)) throw new Forbidden(`Only administrators can sort servers by ${sortKey}`);
   if (sortDir !== 'asc' && sortDir !== 'desc') throw new BadRequest(`Invalid sort_dir ${sortDir}`);
   const sign = sortDir === 'asc' ? 1 : -1;
   servers.sort((a, b) => sign * (keyOf(a).localeCompare(keyOf(b)) || a.id.localeCompare(b.id)));
@@ -82,6 +113,23 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
   // Nova's get_limit_and_marker: limit=0 is an empty page (pageOf reads 0 as "no limit", as Nova's `limited` does for other lists).
   servers = servers.slice(0, page.limitGiven && Number(q.get('limit')) === 0 ? 0 : page.limit);
   return { servers, links: nextLinks(req, 'servers', page, servers.map((i) => i.id)) };
+}
+
+/**
+ * Which servers a list reads, as Nova's _get_servers decides: deleted ones only with `deleted`
+ * true (admins; others' `deleted` is ignored) or `vm_state=deleted`, live ones only by default,
+ * both when `changes-since` or `changes-before` asks what changed.
+ */
+function deletedScope(req: ApiRequest): 'live' | 'deleted' | 'both' {
+  const q = req.query;
+  const admin = isAdmin(req.auth);
+  if (q.get('vm_state') === 'deleted') {
+    if (!admin) throw new Forbidden('Only administrators may list deleted instances');
+    return 'deleted';
+  }
+  if (admin && q.has('deleted')) return ['true', 't', '1', 'yes', 'y', 'on'].includes((q.get('deleted') ?? '').toLowerCase()) ? 'deleted' : 'live';
+  if (q.has('changes-since') || (req.microversion.atLeast('2.66') && q.has('changes-before'))) return 'both';
+  return 'live';
 }
 
 /** An ISO 8601 date or date-time, as iso8601.parse_date takes it ("2011-01-01", "2011-01-01T12:00:00.5+01:00"). */
@@ -145,7 +193,7 @@ async function listServersDetail(req: ApiRequest): Promise<ApiResponse> {
 
 async function showServer(req: ApiRequest): Promise<ApiResponse> {
   const instance = await loadInstance(req);
-  return json(200, { server: serverDetail(req, instance, { hosts: await hostsOf(req, [instance]) }) });
+  return json(200, { server: serverDetail(req, instance, { hosts: await hostsOf(req, [instance]), serverGroups: await serverGroupsOf(req, instance) }) });
 }
 
 const UpdateFields = z.strictObject({
@@ -156,55 +204,29 @@ const UpdateFields = z.strictObject({
 });
 const UpdateServerSchema = z.strictObject({ server: UpdateFields });
 /** 2.19 adds `description`: a string, or null to remove it. */
-const UpdateServerSchemaV219 = z.strictObject({ server: UpdateFields.extend({ description: ServerDescription.optional() }) });
+const UpdateFieldsV219 = UpdateFields.extend({ description: ServerDescription.optional() });
+const UpdateServerSchemaV219 = z.strictObject({ server: UpdateFieldsV219 });
+/** 2.90 adds `hostname`; 2.94 lets it be a fully qualified name. */
+const UpdateServerSchemaV290 = z.strictObject({ server: UpdateFieldsV219.extend({ hostname: Hostname.optional() }) });
+const UpdateServerSchemaV294 = z.strictObject({ server: UpdateFieldsV219.extend({ hostname: Fqdn.optional() }) });
+
+function updateSchemaOf(req: ApiRequest) {
+  const mv = req.microversion;
+  return mv.atLeast('2.94') ? UpdateServerSchemaV294 : mv.atLeast('2.90') ? UpdateServerSchemaV290 : mv.atLeast('2.19') ? UpdateServerSchemaV219 : UpdateServerSchema;
+}
 
 async function updateServer(req: ApiRequest): Promise<ApiResponse> {
-  const schema = req.microversion.atLeast('2.19') ? UpdateServerSchemaV219 : UpdateServerSchema;
-  const server: z.infer<typeof UpdateServerSchemaV219>['server'] = parseBody(req, schema).server;
+  const server: z.infer<typeof UpdateServerSchemaV294>['server'] = parseBody(req, updateSchemaOf(req)).server;
   const changes = {
     ...(server.name ? { name: server.name } : {}),
     ...(server.accessIPv4 !== undefined ? { access_ip_v4: server.accessIPv4 } : {}),
     ...(server.accessIPv6 !== undefined ? { access_ip_v6: server.accessIPv6 } : {}),
     ...(server.description !== undefined ? { description: server.description } : {}),
+    ...(server.hostname !== undefined ? { hostname: server.hostname } : {}),
   };
   const updated = await modifyInstance(req, () => changes);
-  return json(200, { server: serverDetail(req, updated, { changeResponse: true }) });
-}
-
-/** A port changed while the delete released it (the build bound it): false, so the delete reads the instance again. */
-function lostPortRace(err: unknown): false {
-  if (err instanceof ConcurrentModification) return false;
-  throw err;
-}
-
-/**
- * `DELETE /servers/{id}`: an instance that holds no host claim is removed here (its quota
- * released in the same transaction); otherwise it goes to task_state `deleting` and its host is
- * told to destroy the guest — the conductor removes it when the host confirms, the sweeper when
- * the host is gone.
- */
-async function deleteServer(req: ApiRequest): Promise<ApiResponse> {
-  let instance: Instance | undefined = await loadInstance(req);
-  checkNotLocked(req, instance);
-  for (let attempt = 0; attempt < 5 && instance; attempt++) {
-    if (instance.task_state === TaskState.DELETING) return { status: 204 };
-    if (!instance.claimed_host) {
-      // Recorded first: the removal expires the server's actions, this one with them.
-      await recordAction(newAction({ instanceId: instance.id, action: 'delete', requestId: req.requestId, userId: req.auth.user_id, projectId: req.auth.project_id }));
-      // Its ports are released first; a build binding them at the same moment is a lost race, read again.
-      if (await removeInstance(instance).catch(lostPortRace)) return { status: 204 };
-    } else {
-      const deleting = await updateInstance(instance, { task_state: TaskState.DELETING, task_deadline: deadlineFor(TaskState.DELETING) });
-      if (deleting) {
-        await recordAction(newAction({ instanceId: deleting.id, action: 'delete', requestId: req.requestId, userId: req.auth.user_id, projectId: req.auth.project_id }));
-        await sendDestroy(deleting.claimed_host!, deleting.id, req.requestId);
-        return { status: 204 };
-      }
-    }
-    instance = await getInstance(instance.id);
-  }
-  if (!instance) return { status: 204 };
-  throw new Conflict('The server was changed by another request at the same time; try again.');
+  const options = { changeResponse: true, serverGroups: await serverGroupsOf(req, updated), hosts: await hostsOf(req, [updated]) };
+  return json(200, { server: serverDetail(req, updated, options) });
 }
 
 export const serverRoutes: Route[] = [

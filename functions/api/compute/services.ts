@@ -4,21 +4,26 @@ import { BadRequest, NotFound } from '../../../shared/errors.js';
 import { getHost, listHosts, setHostForcedDown, setHostStatus } from '../../../shared/store/hosts.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
-import { COMPUTE_BINARY, hostState, legacyId } from './compute-hosts.js';
+import { COMPUTE_BINARY, derivedUuid, hostState, legacyId, serviceUuid } from './compute-hosts.js';
 import { novaBoolean } from './flavor-manage.js';
 import { CONTROL_BINARIES, CONTROL_HOST, controlServiceState } from './control-services.js';
 import { authorizeAdmin } from './policy.js';
+import { rejectUnknownQuery } from './query-params.js';
+import { deleteService, updateService } from './service-update.js';
 
 /**
  * Compute services: one nova-compute per registered host, and the control plane's nova-scheduler
  * and nova-conductor (control-services.ts), which cannot be disabled. Microversion 2.11 adds
- * `forced_down` to the views and `PUT /os-services/force-down`.
+ * `forced_down` to the views and `PUT /os-services/force-down`; 2.53 identifies services by UUID
+ * and replaces the PUT actions with `PUT /os-services/{service_id}` (service-update.ts); 2.69
+ * (minimal views of services in a down cell) changes nothing here: there are no cells to be down;
+ * 2.75 rejects unknown list parameters.
  */
 const BASE = '/compute/v2.1/os-services';
 
-export function serviceView(host: Host, now = Date.now(), withForcedDown = false) {
+export function serviceView(host: Host, now = Date.now(), withForcedDown = false, uuidIds = false) {
   return {
-    id: legacyId(host.service_id),
+    id: uuidIds ? serviceUuid(host) : legacyId(host.service_id),
     binary: COMPUTE_BINARY,
     host: host.host,
     zone: zoneOf(host),
@@ -32,6 +37,8 @@ export function serviceView(host: Host, now = Date.now(), withForcedDown = false
 
 async function list(req: ApiRequest) {
   authorizeAdmin(req, 'os_compute_api:os-services:list');
+  rejectUnknownQuery(req, ['host', 'binary']);
+  const uuidIds = req.microversion.atLeast('2.53');
   const host = req.query.get('host');
   const binary = req.query.get('binary');
   const hosts = (await listHosts())
@@ -44,7 +51,7 @@ async function list(req: ApiRequest) {
     CONTROL_BINARIES.filter((b) => (binary === null || binary === b) && (host === null || host === CONTROL_HOST)).map((b) => controlServiceState(b, now)),
   );
   const controlRows = control.map((c) => ({
-    id: c.id,
+    id: uuidIds ? derivedUuid('service', `${c.host}/${c.binary}`, c.id) : c.id,
     binary: c.binary,
     host: c.host,
     zone: c.zone,
@@ -54,7 +61,7 @@ async function list(req: ApiRequest) {
     updated_at: c.updatedAt,
     ...(withForcedDown && { forced_down: false }),
   }));
-  return json(200, { services: [...controlRows, ...hosts.map((h) => serviceView(h, now, withForcedDown))] });
+  return json(200, { services: [...controlRows, ...hosts.map((h) => serviceView(h, now, withForcedDown, uuidIds))] });
 }
 
 const UpdateSchema = z.strictObject({
@@ -71,6 +78,7 @@ const ACTIONS = ['enable', 'disable', 'disable-log-reason', 'force-down'] as con
  * binary, and from 2.11 /force-down.
  */
 async function update(req: ApiRequest) {
+  if (req.microversion.atLeast('2.53')) return updateService(req);
   authorizeAdmin(req, 'os_compute_api:os-services:update');
   const v211 = req.microversion.atLeast('2.11');
   const action = req.params.action as (typeof ACTIONS)[number];
@@ -100,7 +108,7 @@ async function forceDown(body: z.infer<typeof UpdateSchemaV211>) {
   return json(200, { service: { host: body.host, binary: body.binary, forced_down: body.forced_down } });
 }
 
-function checkComputeBinary(binary: string): void {
+export function checkComputeBinary(binary: string): void {
   if ((CONTROL_BINARIES as readonly string[]).includes(binary)) {
     throw new BadRequest(`${binary} runs as functions of the control plane here: it cannot be disabled or forced down. Only nova-compute services can be updated.`);
   }
@@ -113,4 +121,5 @@ const isValidReason = (reason: string | undefined) => reason !== undefined && re
 export const serviceRoutes: Route[] = [
   { method: 'GET', path: BASE, service: 'compute', handler: list },
   { method: 'PUT', path: `${BASE}/{action}`, service: 'compute', handler: update },
+  { method: 'DELETE', path: `${BASE}/{action}`, service: 'compute', handler: deleteService },
 ];

@@ -4,12 +4,17 @@ import { BadRequest } from '../../../shared/errors.js';
 import { listAllInstances, listProjectInstances } from '../../../shared/store/instances.js';
 import { json, parseQuery } from '../http/body.js';
 import type { ApiRequest, ApiResponse, Route } from '../http/types.js';
+import { MAX_LIMIT, nextLinks, pageOf } from './links.js';
 import { authorizeAdmin } from './policy.js';
+import { rejectUnknownQuery } from './query-params.js';
 
 /**
  * `os-simple-tenant-usage`: per project, the hours each server ran within [start, end) and its
  * flavor's resources times those hours. Deleted servers are removed here, not soft-deleted, so
  * only the servers that still exist count (Nova also counts the ones deleted in the period).
+ * Servers are taken in Nova's order (project, then id), at most osapi_max_limit of them; from 2.40
+ * `limit` and `marker` (a server id) page them, with a `next` link; from 2.75 other query
+ * parameters are a 400.
  */
 const Query = z.object({
   start: z.string().optional(),
@@ -43,7 +48,7 @@ function serverUsage(i: Instance, start: number, end: number) {
     flavor: i.flavor.name,
     hours,
     instance_id: i.id,
-    local_gb: i.flavor.disk,
+    local_gb: i.flavor.disk + i.flavor.ephemeral,
     memory_mb: i.flavor.ram,
     name: i.name,
     started_at: novaTime(launched),
@@ -69,24 +74,45 @@ function tenantUsage(projectId: string, servers: Instance[], start: number, end:
   };
 }
 
-/** Servers that were running during some of the period (launched before its end). */
-const inPeriod = (servers: Instance[], end: number) => servers.filter((i) => Date.parse(i.launched_at ?? i.created_at) < end);
+/**
+ * The servers that were running during some of the period (launched before its end), in Nova's
+ * order (project, then id): one page of them, and the page's `next` link (2.40).
+ */
+function pageInPeriod(req: ApiRequest, servers: Instance[], end: number, collection: string) {
+  const paging = req.microversion.atLeast('2.40');
+  rejectUnknownQuery(req, ['start', 'end', ...(collection === 'os-simple-tenant-usage' ? ['detailed'] : []), 'limit', 'marker']);
+  const page = paging ? pageOf(req.query) : { limit: MAX_LIMIT, limitGiven: false };
+  let running = servers
+    .filter((i) => Date.parse(i.launched_at ?? i.created_at) < end)
+    .sort((a, b) => a.project_id.localeCompare(b.project_id) || a.id.localeCompare(b.id));
+  if (page.marker !== undefined) {
+    const at = running.findIndex((i) => i.id === page.marker);
+    if (at < 0) throw new BadRequest(`Marker ${page.marker} could not be found.`);
+    running = running.slice(at + 1);
+  }
+  const shown = running.slice(0, page.limit);
+  return { shown, links: paging ? nextLinks(req, collection, page, shown.map((i) => i.id)) : undefined };
+}
 
 async function index(req: ApiRequest): Promise<ApiResponse> {
   authorizeAdmin(req, 'os_compute_api:os-simple-tenant-usage:list');
   const { start, end } = period(req);
-  const detailed = ['1', 'true', 'True'].includes(req.query.get('detailed') ?? '');
+  const detailed = req.query.get('detailed') === '1';
+  const { shown, links } = pageInPeriod(req, await listAllInstances(), end, 'os-simple-tenant-usage');
   const byProject = new Map<string, Instance[]>();
-  for (const i of inPeriod(await listAllInstances(), end)) byProject.set(i.project_id, [...(byProject.get(i.project_id) ?? []), i]);
-  return json(200, { tenant_usages: [...byProject].map(([projectId, servers]) => tenantUsage(projectId, servers, start, end, detailed)) });
+  for (const i of shown) byProject.set(i.project_id, [...(byProject.get(i.project_id) ?? []), i]);
+  return json(200, {
+    tenant_usages: [...byProject].map(([projectId, servers]) => tenantUsage(projectId, servers, start, end, detailed)),
+    ...(links && { tenant_usages_links: links }),
+  });
 }
 
 async function show(req: ApiRequest): Promise<ApiResponse> {
   const projectId = req.params.tenant_id;
   if (projectId !== req.auth.project_id) authorizeAdmin(req, 'os_compute_api:os-simple-tenant-usage:show');
   const { start, end } = period(req);
-  const servers = inPeriod(await listProjectInstances(projectId), end);
-  return json(200, { tenant_usage: servers.length ? tenantUsage(projectId, servers, start, end, true) : {} });
+  const { shown, links } = pageInPeriod(req, await listProjectInstances(projectId), end, `os-simple-tenant-usage/${projectId}`);
+  return json(200, { tenant_usage: shown.length ? tenantUsage(projectId, shown, start, end, true) : {}, ...(links && { tenant_usage_links: links }) });
 }
 
 export const simpleTenantUsageRoutes: Route[] = [

@@ -30,16 +30,21 @@ const PRESIGNED_URL_SECONDS = 3600;
 const octetStream = (req: ApiRequest) =>
   (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/octet-stream';
 
+/** Sent without a length (`Transfer-Encoding: chunked`): the front cannot send it to S3, which wants one. */
+const unknownLength = (req: ApiRequest) => req.headers['content-length'] === undefined || /chunked/i.test(req.headers['transfer-encoding'] ?? '');
+
 /**
- * PUT /v2/images/{id}/file with data that fits in one invocation (the front sends larger data to
- * S3): queued → saving → active in the request, 204, as Glance. A failure puts the image back
- * to queued.
+ * PUT /v2/images/{id}/file with data that fits in one invocation (the front sends larger data of
+ * a known length to S3), and data of unknown length (chunked) up to the same size: queued →
+ * saving → active in the request, 204, as Glance. A failure puts the image back to queued.
  */
 async function upload(req: ApiRequest): Promise<ApiResponse> {
   if (!octetStream(req)) throw new UnsupportedMediaType('Image data must be sent as application/octet-stream.');
   if (req.body.length > MAX_UPLOAD_BYTES) {
     throw new RequestTooLarge(
-      `Image data of ${req.body.length} bytes exceeds the ${MAX_UPLOAD_BYTES} bytes the API function accepts; larger uploads go through the public endpoint (CloudFront), not the API Gateway URL.`,
+      unknownLength(req)
+        ? `Image data sent without Content-Length (chunked) goes through the API function, which takes at most ${MAX_UPLOAD_BYTES} bytes; send larger images with their Content-Length (openstack image create --file does), and the public endpoint puts them straight into storage.`
+        : `Image data of ${req.body.length} bytes exceeds the ${MAX_UPLOAD_BYTES} bytes the API function accepts; larger uploads go through the public endpoint (CloudFront), not the API Gateway URL.`,
     );
   }
   const image = await loadVisibleImage(req);

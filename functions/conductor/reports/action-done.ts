@@ -25,7 +25,7 @@ export async function onActionDone(report: z.infer<typeof ActionDoneReportSchema
       }
     }
     const outcome = GUEST_ACTION_OUTCOMES[report.action];
-    return { changes: outcome.done ? { vm_state: outcome.done(instance, report.power_state) } : {}, failure };
+    return { changes: { ...(outcome.done ? { vm_state: outcome.done(instance, report.power_state) } : {}), ...outcome.afterTask?.(instance) }, failure };
   });
   if (!ended) return;
   const { instance, changes } = ended;

@@ -16,13 +16,16 @@ export async function onActionFailed(report: z.infer<typeof ActionFailedReportSc
   if (TASKLESS_ACTIONS.has(report.action)) return finishTasklessAction(report);
   const ended = await endPendingTask(report, async ({ instance, action }) => {
     if (action.snapshot) await discardSnapshot(action.snapshot);
-    const toError = GUEST_ACTION_OUTCOMES[report.action].errorOnFailure;
-    const changes = toError
-      ? {
-          vm_state: VmState.ERROR,
-          fault: { code: 500, message: `${report.action} of instance ${instance.id} failed on ${report.host}: ${report.reason}`, created: report.at },
-        }
-      : {};
+    const outcome = GUEST_ACTION_OUTCOMES[report.action];
+    const changes = {
+      ...(outcome.errorOnFailure
+        ? {
+            vm_state: VmState.ERROR,
+            fault: { code: 500, message: `${report.action} of instance ${instance.id} failed on ${report.host}: ${report.reason}`, created: report.at },
+          }
+        : {}),
+      ...outcome.afterTask?.(instance),
+    };
     return { changes, failure: report.reason };
   });
   if (ended) logger.warn('instance action failed', { instance_id: report.instance_id, action: report.action, reason: report.reason });

@@ -1,6 +1,7 @@
 import type { Instance } from '../../../shared/domain/instance.js';
 import { PowerState, TaskState, VmState } from '../../../shared/domain/instance-states.js';
 import type { GuestAction } from '../../../shared/messages/conductor.js';
+import type { InstanceChanges } from '../../../shared/store/instances.js';
 
 export interface GuestActionOutcome {
   /** The task states the API put the instance in for this action. */
@@ -9,12 +10,18 @@ export interface GuestActionOutcome {
   done?: (i: Instance, powerState: number) => VmState;
   /** Whether a failure puts the instance in ERROR (Nova does for reboot and rebuild); others only end the task. */
   errorOnFailure?: boolean;
+  /** Other changes once the task ends, done or failed. */
+  afterTask?: (i: Instance) => InstanceChanges;
 }
 
 /** What each action's report does to the instance (nova/compute/manager.py, per action). */
 export const GUEST_ACTION_OUTCOMES: Record<GuestAction, GuestActionOutcome> = {
   stop: { tasks: [TaskState.POWERING_OFF], done: () => VmState.STOPPED },
   start: { tasks: [TaskState.POWERING_ON], done: () => VmState.ACTIVE },
+  // The instance is SOFT_DELETED (and its quota released) from the API's request on; the task's
+  // deadline then becomes the time it is reclaimed, which the sweeper watches.
+  soft_delete: { tasks: [TaskState.SOFT_DELETING], afterTask: (i) => ({ task_deadline: i.reclaim_at ?? null }) },
+  restore: { tasks: [TaskState.RESTORING], done: () => VmState.ACTIVE },
   reboot: { tasks: [TaskState.REBOOTING, TaskState.REBOOTING_HARD], done: () => VmState.ACTIVE, errorOnFailure: true },
   pause: { tasks: [TaskState.PAUSING], done: () => VmState.PAUSED },
   unpause: { tasks: [TaskState.UNPAUSING], done: () => VmState.ACTIVE },

@@ -19,7 +19,9 @@ import {
   type RebootType,
   type SpawnedGuest,
 } from '../driver.js';
+import type { DriverDiagnostics } from '../../../shared/domain/guest-diagnostics.js';
 import { capConsoleLog, lastLines, readTail } from './console-log.js';
+import { probeGuest } from './guest-diagnostics.js';
 import { GuestLauncher } from './guest-launcher.js';
 import { ensureGuestTaps } from './guest-taps.js';
 import { instancePaths, type InstancePaths } from './instance-dir.js';
@@ -318,6 +320,30 @@ export class QemuDriver extends BaseComputeDriver {
       await this.requireState(instanceId, 'trigger crash dump', [PowerState.RUNNING, PowerState.PAUSED]);
       await this.qmp(instanceId, (qmp) => qmp.execute('inject-nmi'));
     });
+  }
+
+  /**
+   * Nova's get_instance_diagnostics, from QMP and /proc (guest-diagnostics.ts). A guest an
+   * operation holds is not sampled (its QMP socket takes one client at a time): the next heartbeat will.
+   */
+  async getDiagnostics(instanceId: string): Promise<DriverDiagnostics> {
+    const paths = await this.existing(instanceId);
+    if (this.busy.has(instanceId)) throw new Error(`guest ${instanceId} is busy with an operation`);
+    const pid = await this.pidOf(instanceId);
+    if (!pid) throw new InvalidGuestState(instanceId, 'get diagnostics', await this.powerState(instanceId));
+    const spec = await this.specOf(paths);
+    const nics = (this.options.networking ?? true) ? spec.nics : [];
+    const runner = this.options.runner ?? execRunner;
+    return this.qmp(
+      instanceId,
+      async (qmp) => {
+        const { status } = await qmp.execute<{ status: string }>('query-status');
+        const figures = await probeGuest({ qmp, pid, nics, runner, netns: this.options.netns });
+        // Every guest here has its config drive (guest-launcher.ts).
+        return { driver: this.name, hypervisor: this.options.virtType, hypervisor_os: 'linux', power_state: powerStateOfRunState(status), config_drive: true, ...figures };
+      },
+      2000,
+    );
   }
 
   private async changeNics(instanceId: string, operation: string, change: (nics: GuestNic[]) => GuestNic[], hotplug: () => Promise<void>): Promise<void> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { flavorView, parseFlavorQuery, selectFlavors } from '../../../functions/api/compute/flavors.js';
 import { nextLinks, pageOf } from '../../../functions/api/compute/links.js';
+import { Microversion } from '../../../functions/api/compute/microversion.js';
 import type { ApiRequest } from '../../../functions/api/http/types.js';
 import { DEFAULT_FLAVORS, type Flavor } from '../../../shared/domain/flavor.js';
 
@@ -61,7 +62,7 @@ describe('selectFlavors', () => {
 });
 
 describe('flavor links and view', () => {
-  const req = { baseUrl: 'http://cloud.test', query: new URLSearchParams('limit=2&minRam=1') } as ApiRequest;
+  const req = { baseUrl: 'http://cloud.test', query: new URLSearchParams('limit=2&minRam=1'), microversion: Microversion.parse('2.1') } as ApiRequest;
 
   it('gives a next link only for a full page the client limited', () => {
     const page = pageOf(req.query);
@@ -90,5 +91,16 @@ describe('flavor links and view', () => {
       ],
     });
     expect(flavorView(req, { ...defaults[0], swap: 512 }).swap).toBe(512);
+  });
+
+  it('adds description at 2.55 and extra_specs at 2.61; swap is 0 from 2.75', () => {
+    const at = (v: string) => ({ ...req, microversion: Microversion.parse(v) }) as ApiRequest;
+    const flavor = { ...defaults[0], description: 'tiny', extra_specs: { 'hw:cpu_policy': 'shared' } };
+    expect(flavorView(at('2.54'), flavor)).not.toHaveProperty('description');
+    expect(flavorView(at('2.55'), flavor)).toMatchObject({ description: 'tiny', swap: '' });
+    expect(flavorView(at('2.55'), flavor)).not.toHaveProperty('extra_specs');
+    expect(flavorView(at('2.61'), flavor).extra_specs).toEqual({ 'hw:cpu_policy': 'shared' });
+    expect(flavorView(at('2.74'), flavor).swap).toBe('');
+    expect(flavorView(at('2.75'), flavor).swap).toBe(0);
   });
 });

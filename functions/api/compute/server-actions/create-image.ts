@@ -8,7 +8,7 @@ import { logger } from '../../../../shared/logger.js';
 import { TASK_DEADLINE_SECONDS } from '../../../../shared/store/instances.js';
 import { abortPresignedUpload, MIN_PART_SIZE, startPresignedUpload, type PresignedUpload } from '../../../../shared/storage/presigned-multipart.js';
 import { createImage as storeImage, deleteUnprotectedImage, getImage } from '../../../../shared/store/images.js';
-import { validate } from '../../http/body.js';
+import { json, validate } from '../../http/body.js';
 import type { ApiRequest, ApiResponse } from '../../http/types.js';
 import { ServerName } from '../server-create.js';
 import { loadInstance } from '../server-access.js';
@@ -65,7 +65,7 @@ async function snapshotImage(req: ApiRequest, instance: Instance, name: string, 
 }
 
 /**
- * `createImage`: 202 with the new image's URL in `Location` (microversions below 2.45). The image
+ * `createImage`: 202 with the new image's URL in `Location` (below 2.45) or its id (`image_id`). The image
  * is created queued and its multipart upload started here; the host uploads the parts to
  * presigned URLs and the conductor completes the upload and activates the image. Anything that
  * fails before the command is sent removes the image and aborts the upload again.
@@ -104,6 +104,8 @@ async function createImage(req: ApiRequest, body: unknown): Promise<ApiResponse>
     await deleteUnprotectedImage(image.id);
     throw error;
   }
+  // 2.45: the image id in the body, and no Location.
+  if (req.microversion.atLeast('2.45')) return json(202, { image_id: image.id });
   return { status: 202, headers: { Location: `${req.baseUrl}/image/v2/images/${image.id}` } };
 }
 

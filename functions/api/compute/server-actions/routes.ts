@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ApiRequest, ApiResponse, Route } from '../../http/types.js';
 import { consoleOutputActions } from './console-output.js';
 import { createImageActions } from './create-image.js';
+import { deferredDeleteActions } from './deferred-delete.js';
 import { instanceActionRoutes } from './instance-actions.js';
 import { lockServerActions } from './lock-server.js';
 import { pauseServerActions } from './pause-server.js';
@@ -30,6 +31,7 @@ const ACTIONS = new Map<string, ServerAction>(
     ...resetStateActions,
     ...createImageActions,
     ...triggerCrashDumpActions,
+    ...deferredDeleteActions,
   ].map((a) => [a.name, a]),
 );
 

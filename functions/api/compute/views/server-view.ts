@@ -3,6 +3,7 @@ import type { Host } from '../../../../shared/domain/host.js';
 import type { Instance } from '../../../../shared/domain/instance.js';
 import { statusOf } from '../../../../shared/domain/instance-states.js';
 import { getHost, listHosts } from '../../../../shared/store/hosts.js';
+import { getServerGroup } from '../../../../shared/store/server-groups.js';
 import type { ApiRequest } from '../../http/types.js';
 import { isAdmin } from '../../identity/token-context.js';
 import { hostState } from '../compute-hosts.js';
@@ -42,6 +43,23 @@ export interface DetailOptions {
    * `server-action-rebuild-resp.json` show.
    */
   changeResponse?: boolean;
+  /**
+   * A rebuild response: from 2.54 it shows key_name even below 2.75, from 2.57 a top-level
+   * `user_data` instead of `OS-EXT-SRV-ATTR:user_data` (Nova's show_user_data=False).
+   */
+  rebuildResponse?: boolean;
+  /**
+   * The server's groups (2.71): shown by show, update and rebuild, not by the detail list. The
+   * caller reads them (see `serverGroupsOf`) so the view stays synchronous.
+   */
+  serverGroups?: string[];
+}
+
+/** Nova's _get_server_groups: the group the server is in, if that group still exists. */
+export async function serverGroupsOf(req: ApiRequest, i: Instance): Promise<string[] | undefined> {
+  if (!req.microversion.atLeast('2.71')) return undefined;
+  if (!i.server_group_id) return [];
+  return (await getServerGroup(i.server_group_id)) ? [i.server_group_id] : [];
 }
 
 /**
@@ -81,15 +99,20 @@ export function serverDetail(req: ApiRequest, i: Instance, options: DetailOption
     user_id: i.user_id,
     metadata: i.metadata,
     hostId: hostIdOf(i),
-    image: { id: i.image_ref, links: [{ href: `${base}/images/${i.image_ref}`, rel: 'bookmark' }] },
-    flavor: { id: i.flavor.id, links: [{ href: `${base}/flavors/${i.flavor.id}`, rel: 'bookmark' }] },
+    image: {
+      id: i.image_ref,
+      links: [{ href: `${base}/images/${i.image_ref}`, rel: 'bookmark' }],
+      ...(mv.atLeast('2.98') && { properties: i.image_properties ?? {} }),
+    },
+    flavor: flavorView(req, i),
     created: isoSeconds(i.created_at),
     updated: isoSeconds(i.updated_at),
     addresses: addressesView(i, !brief),
     accessIPv4: i.access_ip_v4,
     accessIPv6: i.access_ip_v6,
     links: resourceLinks(req, 'servers', i.id),
-    ...(!brief && { key_name: i.key_name, config_drive: i.config_drive ? 'True' : '' }),
+    ...(!brief && { config_drive: i.config_drive ? 'True' : '' }),
+    ...((!brief || (options.rebuildResponse && mv.atLeast('2.54'))) && { key_name: i.key_name }),
     ...(PROGRESS_STATUSES.has(status) && { progress: 0 }),
     ...(!brief && { security_groups: i.security_groups.map((name) => ({ name })) }),
     'OS-DCF:diskConfig': 'MANUAL',
@@ -117,15 +140,24 @@ export function serverDetail(req: ApiRequest, i: Instance, options: DetailOption
         'OS-EXT-SRV-ATTR:kernel_id': '',
         'OS-EXT-SRV-ATTR:ramdisk_id': '',
         'OS-EXT-SRV-ATTR:root_device_name': ROOT_DEVICE_NAME,
-        'OS-EXT-SRV-ATTR:user_data': i.user_data,
+        ...(!options.rebuildResponse && { 'OS-EXT-SRV-ATTR:user_data': i.user_data }),
       });
     }
+  } else if (mv.atLeast('2.90')) {
+    // 2.90 shows the hostname to everyone.
+    view['OS-EXT-SRV-ATTR:hostname'] = i.hostname;
   }
   // From 2.3 each `volumes_attached` entry also has delete_on_termination; no volumes attach here.
   if (mv.atLeast('2.9')) view.locked = i.locked;
   if (mv.atLeast('2.16') && admin && !brief) view.host_status = hostStatusOf(i.host ? options.hosts?.get(i.host) : undefined);
   if (mv.atLeast('2.19')) view.description = i.description;
   if (mv.atLeast('2.26')) view.tags = i.tags;
+  if (mv.atLeast('2.63')) view.trusted_image_certificates = i.trusted_image_certificates ?? null;
+  if (options.serverGroups) view.server_groups = options.serverGroups;
+  if (mv.atLeast('2.73')) view.locked_reason = i.locked_reason ?? null;
+  if (mv.atLeast('2.96') && !brief) view.pinned_availability_zone = i.pinned_availability_zone ?? null;
+  if (mv.atLeast('2.100')) view.scheduler_hints = i.requested_scheduler_hints ?? {};
+  if (options.rebuildResponse && mv.atLeast('2.57')) view.user_data = i.user_data;
   if (i.fault && (status === 'ERROR' || status === 'DELETED')) {
     view.fault = {
       code: i.fault.code,
@@ -136,6 +168,18 @@ export function serverDetail(req: ApiRequest, i: Instance, options: DetailOption
     };
   }
   return view;
+}
+
+/**
+ * The server's flavor: its id and link until 2.47, then the flavor as it was at boot (Nova's
+ * embedded flavor) with its extra specs (Nova's show:flavor-extra-specs policy: project readers).
+ */
+function flavorView(req: ApiRequest, i: Instance) {
+  if (!req.microversion.atLeast('2.47')) {
+    return { id: i.flavor.id, links: [{ href: `${computeBase(req)}/flavors/${i.flavor.id}`, rel: 'bookmark' }] };
+  }
+  const { name, vcpus, ram, disk, ephemeral, swap, extra_specs } = i.flavor;
+  return { vcpus, ram, disk, ephemeral, swap, original_name: name, extra_specs };
 }
 
 /** libvirt-style domain name derived from the uuid (Nova uses a sequential id; ours is stable per instance). */

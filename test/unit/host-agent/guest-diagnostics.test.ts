@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { legacyDiagnostics, standardDiagnostics } from '../../../functions/api/compute/views/server-diagnostics-view.js';
+import { guestDiskName } from '../../../host-agent/drivers/qemu/guest-diagnostics.js';
+import { withRates } from '../../../host-agent/guest-diagnostics-sampler.js';
+import type { GuestDiagnostics } from '../../../shared/domain/guest-diagnostics.js';
+
+const nic = { device: 'tap0123456789a', mac_address: 'fa:16:3e:00:00:01', rx_octets: 1000, rx_packets: 10, rx_errors: 0, rx_drop: 0, tx_octets: 500, tx_packets: 5, tx_errors: 0, tx_drop: 0 };
+const sample = (at: string, cpuNs: number, rx: number, startedAt = '2026-06-01T11:00:00.000Z') => ({
+  instance_id: '11111111-2222-4333-8444-555555555555',
+  sampled_at: at,
+  driver: 'qemu',
+  hypervisor: 'kvm',
+  hypervisor_os: 'linux',
+  power_state: 1,
+  started_at: startedAt,
+  config_drive: true,
+  memory: { maximum_kib: 524288, actual_kib: 524288, rss_kib: 102400 },
+  cpus: [{ id: 0, time_ns: cpuNs }],
+  disks: [{ device: 'vda', read_bytes: 4096, read_requests: 1, write_bytes: 0, write_requests: 0, errors: 0 }],
+  nics: [{ ...nic, rx_octets: rx }],
+});
+
+describe('guestDiskName', () => {
+  it('names QEMU drives as libvirt targets do', () => {
+    expect(['virtio0', 'virtio1', 'ide0-hd0', 'ide1-cd0', 'scsi0-hd0'].map(guestDiskName)).toEqual(['vda', 'vdb', 'hda', 'hdc', 'scsi0-hd0']);
+  });
+});
+
+describe('withRates', () => {
+  it('has no utilisation or rates for a first sample, nor across a restart of the guest', () => {
+    const first = withRates(sample('2026-06-01T12:00:00.000Z', 1e9, 1000), undefined);
+    expect(first.cpus[0].utilisation).toBeNull();
+    expect(first.nics[0].rx_rate).toBeNull();
+    const restarted = withRates(sample('2026-06-01T12:00:10.000Z', 2e9, 2000, '2026-06-01T12:00:05.000Z'), first);
+    expect(restarted.cpus[0].utilisation).toBeNull();
+  });
+
+  it('computes vCPU utilisation (%) and NIC rates (bytes/s) between two samples of a run', () => {
+    const first = withRates(sample('2026-06-01T12:00:00.000Z', 1e9, 1000), undefined);
+    const second = withRates(sample('2026-06-01T12:00:10.000Z', 3.5e9, 6000), first);
+    expect(second.cpus[0].utilisation).toBe(25);
+    expect(second.nics[0].rx_rate).toBe(500);
+    expect(second.nics[0].tx_rate).toBe(0);
+  });
+});
+
+describe('the diagnostics views', () => {
+  const d: GuestDiagnostics = withRates(sample('2026-06-01T12:00:00.000Z', 17_300_000_000, 2070139), undefined);
+
+  it('below 2.48: the libvirt driver’s keys', () => {
+    expect(legacyDiagnostics(d)).toEqual({
+      cpu0_time: 17_300_000_000,
+      vda_read: 4096, vda_read_req: 1, vda_write: 0, vda_write_req: 0, vda_errors: 0,
+      tap0123456789a_rx: 2070139, tap0123456789a_rx_packets: 10, tap0123456789a_rx_errors: 0, tap0123456789a_rx_drop: 0,
+      tap0123456789a_tx: 500, tap0123456789a_tx_packets: 5, tap0123456789a_tx_errors: 0, tap0123456789a_tx_drop: 0,
+      memory: 524288, 'memory-actual': 524288, 'memory-rss': 102400,
+    });
+  });
+
+  it('skips a NIC whose tap could not be read below 2.48, and shows it with nulls from 2.48', () => {
+    const unread = { ...d, nics: [{ ...d.nics[0], rx_octets: null, rx_packets: null, rx_errors: null, rx_drop: null, tx_octets: null, tx_packets: null, tx_errors: null, tx_drop: null }] };
+    expect(Object.keys(legacyDiagnostics(unread)).some((k) => k.startsWith('tap'))).toBe(false);
+    expect(standardDiagnostics(unread).nic_details[0]).toMatchObject({ mac_address: nic.mac_address, rx_octets: null });
+  });
+
+  it('from 2.48: Nova’s standard format, uptime from the guest’s start', () => {
+    expect(standardDiagnostics(d, Date.parse('2026-06-01T12:00:30.000Z'))).toEqual({
+      state: 'running', driver: 'libvirt', hypervisor: 'kvm', hypervisor_os: 'linux', uptime: 3630, config_drive: true,
+      num_cpus: 1, num_disks: 1, num_nics: 1,
+      memory_details: { maximum: 512, used: 100 },
+      cpu_details: [{ id: 0, time: 17_300_000_000, utilisation: null }],
+      disk_details: [{ read_bytes: 4096, read_requests: 1, write_bytes: 0, write_requests: 0, errors_count: 0 }],
+      nic_details: [{ mac_address: nic.mac_address, rx_octets: 2070139, rx_errors: 0, rx_drop: 0, rx_packets: 10, rx_rate: null, tx_octets: 500, tx_errors: 0, tx_drop: 0, tx_packets: 5, tx_rate: null }],
+    });
+  });
+});
