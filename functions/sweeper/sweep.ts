@@ -67,7 +67,7 @@ async function reclaimOrEndPowerOff(instance: Instance): Promise<boolean> {
   return true;
 }
 
-const SNAPSHOT_TASKS = new Set<Instance['task_state']>([TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING]);
+const SNAPSHOT_TASKS = new Set<Instance['task_state']>([TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING, TaskState.IMAGE_BACKUP]);
 
 /**
  * A snapshot past its deadline does not harm the guest: as Nova, the instance keeps its state,

@@ -12,7 +12,7 @@ import { qcow2VirtualSize, uploadToPresignedParts } from './snapshot-upload.js';
  */
 export function handleSnapshot(command: z.infer<typeof SnapshotCommandSchema>, ctx: CommandContext): Promise<void> {
   return runGuestAction(command, ctx, {
-    action: 'createImage',
+    action: command.action ?? 'createImage',
     run: async () => {
       const snapshot = await ctx.driver.snapshot(command.instance_id, command.image_id);
       ctx.log.info('uploading snapshot', { image_id: command.image_id, size_bytes: snapshot.size_bytes, disk_format: snapshot.disk_format });

@@ -213,7 +213,7 @@ export class FakeDriver extends BaseComputeDriver {
       cpus: Array.from({ length: guest.spec.flavor.vcpus }, (_, id) => ({ id, time_ns: Math.round(runS * FAKE_LOAD.cpuShare * 1e9) })),
       disks: [
         disk('vda', FAKE_LOAD.bootReadBytes + FAKE_LOAD.readBytesPerS * runS, FAKE_LOAD.writeBytesPerS * runS),
-        ...(guest.spec.config_drive ? [disk('hdc', 64 * 1024, 0)] : []),
+        ...(guest.spec.config_drive ? [disk('hda', 64 * 1024, 0)] : []),
       ],
       nics: guest.spec.nics.map((nic) => {
         const [rx, tx] = [traffic(FAKE_LOAD.rxBytesPerS * runS), traffic(FAKE_LOAD.txBytesPerS * runS)];

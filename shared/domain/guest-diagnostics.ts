@@ -31,7 +31,7 @@ export const GuestDiagnosticsSchema = z.object({
     rss_kib: counter.nullable(),
   }),
   cpus: z.array(z.object({ id: z.number().int().min(0), time_ns: counter, utilisation: rate })),
-  /** Every disk the guest has, by its guest device name (vda, hdc, ...). */
+  /** Every disk the guest has, by its guest device name (vda, hda, ...). */
   disks: z.array(
     z.object({ device: z.string(), read_bytes: counter, read_requests: counter, write_bytes: counter, write_requests: counter, errors: z.number().int() }),
   ),

@@ -24,6 +24,7 @@ export const TaskState = {
   NETWORKING: 'networking',
   SPAWNING: 'spawning',
   IMAGE_SNAPSHOT: 'image_snapshot',
+  IMAGE_BACKUP: 'image_backup',
   IMAGE_UPLOADING: 'image_uploading',
   REBOOTING: 'rebooting',
   REBOOTING_HARD: 'rebooting_hard',
@@ -123,6 +124,7 @@ export const allowedStates = {
   resume: { vmStates: [VmState.SUSPENDED], taskStates: NO_TASK },
   rebuild: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR], taskStates: NO_TASK },
   createImage: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED], taskStates: NO_TASK },
+  createBackup: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED], taskStates: NO_TASK },
   lock: { vmStates: null, taskStates: null },
   unlock: { vmStates: null, taskStates: null },
   consoleOutput: { vmStates: null, taskStates: null },
@@ -163,6 +165,7 @@ export const InstanceActionName = {
   RESUME: 'resume',
   REBUILD: 'rebuild',
   CREATE_IMAGE: 'createImage',
+  CREATE_BACKUP: 'createBackup',
   LOCK: 'lock',
   UNLOCK: 'unlock',
   ATTACH_INTERFACE: 'attach_interface',
@@ -188,6 +191,7 @@ export const ACTION_EVENTS: Record<InstanceActionName, string | null> = {
   resume: 'compute_resume_instance',
   rebuild: 'compute_rebuild_instance',
   createImage: 'compute_snapshot_instance',
+  createBackup: 'compute_backup_instance',
   lock: null,
   unlock: null,
   attach_interface: 'compute_attach_interface',
@@ -207,3 +211,6 @@ export const TASKLESS_ACTIONS: ReadonlySet<InstanceActionName> = new Set([
   InstanceActionName.TRIGGER_CRASH_DUMP,
   InstanceActionName.CONSOLE,
 ]);
+
+/** The actions whose host work is a snapshot uploaded as a new image. */
+export const SNAPSHOT_ACTIONS: ReadonlySet<string> = new Set([InstanceActionName.CREATE_IMAGE, InstanceActionName.CREATE_BACKUP]);

@@ -59,6 +59,7 @@ export const GuestActionSchema = z.enum([
   InstanceActionName.RESUME,
   InstanceActionName.REBUILD,
   InstanceActionName.CREATE_IMAGE,
+  InstanceActionName.CREATE_BACKUP,
   InstanceActionName.TRIGGER_CRASH_DUMP,
 ]);
 export type GuestAction = z.infer<typeof GuestActionSchema>;

@@ -89,6 +89,8 @@ export const SnapshotCommandSchema = z.object({
   ...guestAction,
   image_id: z.string(),
   upload: z.object({ part_size: z.number().int().positive(), part_urls: z.array(z.string().url()).min(1) }),
+  /** The action the snapshot is for, as its report names it. */
+  action: z.enum(['createImage', 'createBackup']).optional(),
 });
 
 /** Hot-plug a NIC (Nova's attach_interface): the port is bound to this host already; a stopped guest only keeps it for its next start. */

@@ -5,7 +5,7 @@ import { imageObjectKey, type Image } from '../domain/image.js';
 import { logger } from '../logger.js';
 import type { SnapshotUpload } from '../messages/conductor.js';
 import type { InstanceAction } from '../store/instance-actions.js';
-import { deleteUnprotectedImage, getImage, replaceImage } from '../store/images.js';
+import { deleteUnprotectedImage, getImage, listImages, replaceImage } from '../store/images.js';
 import { abortPresignedUpload, completePresignedUpload } from './presigned-multipart.js';
 
 type SnapshotTarget = NonNullable<InstanceAction['snapshot']>;
@@ -56,6 +56,27 @@ export async function activateSnapshot(target: SnapshotTarget, data: SnapshotUpl
   logger.warn('snapshot image changed or deleted during its upload; removing its data', { image_id: target.image_id });
   await deleteObject(bucket, key);
   return undefined;
+}
+
+/**
+ * activateSnapshot, then for a backup Nova's _rotate_backups: of the instance's active backups of
+ * that type, the newest `rotation` stay and the older ones are deleted (all of them for 0).
+ */
+export async function completeSnapshot(target: SnapshotTarget, data: SnapshotUpload, instanceId: string): Promise<Image | undefined> {
+  const image = await activateSnapshot(target, data);
+  if (image && target.backup) await rotateBackups(instanceId, target.backup);
+  return image;
+}
+
+async function rotateBackups(instanceId: string, backup: NonNullable<SnapshotTarget['backup']>): Promise<void> {
+  const backups = (await listImages())
+    .filter((i) => i.status === 'active' && i.properties.instance_uuid === instanceId && i.properties.image_type === 'backup' && i.properties.backup_type === backup.type)
+    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+  for (const old of backups.slice(backup.rotation)) {
+    if (!(await deleteUnprotectedImage(old.id))) continue;
+    await deleteObject(config().IMAGE_BUCKET, imageObjectKey(old.id));
+    logger.info('rotated out an old backup', { instance_id: instanceId, image_id: old.id, backup_type: backup.type, rotation: backup.rotation });
+  }
 }
 
 /** A snapshot that failed: its upload is aborted and its image (never active) deleted, as Nova deletes it. */

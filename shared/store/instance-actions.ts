@@ -28,8 +28,14 @@ export const InstanceActionSchema = z.object({
   /** 'Error' once an event failed, as Nova sets it. */
   message: z.string().nullable(),
   events: z.record(z.string(), ActionEventSchema),
-  /** For createImage: the image and the multipart upload the host fills (the conductor trusts these, not the report). */
-  snapshot: z.object({ image_id: z.string(), upload_id: z.string() }).nullable().default(null),
+  /**
+   * For createImage and createBackup: the image and the multipart upload the host fills (the
+   * conductor trusts these, not the report); for a backup, the older backups of its type to keep.
+   */
+  snapshot: z
+    .object({ image_id: z.string(), upload_id: z.string(), backup: z.object({ type: z.string(), rotation: z.number().int().nonnegative() }).optional() })
+    .nullable()
+    .default(null),
 });
 export type InstanceAction = z.infer<typeof InstanceActionSchema>;
 

@@ -294,6 +294,7 @@ export const TASK_DEADLINE_SECONDS: Record<string, number> = {
   rebuilding: 900,
   // The disk is copied and uploaded; also how long the presigned part URLs stay valid.
   image_snapshot: 3600,
+  image_backup: 3600,
 };
 
 export function deadlineFor(task: string, now = Date.now()): string {

@@ -5,6 +5,7 @@
  * |-------------------|----------------------|--------------------|-------------------------------------|--------------------------|-------------------------|
  * | instance          | INSTANCE#<id>        | INSTANCE           | PROJECT#<pid>#INSTANCES / <created>#<id> | TYPE#INSTANCE / <created>#<id> | DEADLINE / <iso deadline>#<id> (only while a task runs) |
  * | instance action   | INSTANCE#<id>        | ACTION#<request id> | (events inside; `expires_at` set once the instance is gone) |  |                         |
+ * | guest diagnostics | INSTANCE#<id>        | DIAGNOSTICS#<host> | (latest sample its host sent; `expires_at` an hour after it: TTL; store/instance-diagnostics.ts) |  |  |
  * | host (compute)    | HOST#<name>          | HOST               |                                     | TYPE#HOST / <name>       |                         |
  * | flavor            | FLAVOR#<id>          | FLAVOR             |                                     | TYPE#FLAVOR / <id>       |                         |
  * | flavor access     | FLAVOR#<id>          | ACCESS#<project>   |                                     |                          |                         |

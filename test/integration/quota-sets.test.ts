@@ -159,6 +159,11 @@ describe('quota classes', () => {
     } finally {
       await api('PUT', `${classes}/default`, { token: adminToken, body: { quota_class_set: { injected_file_path_bytes: 255 } } });
     }
-    expect((await api('PUT', `${classes}/default`, { token: adminToken, body: { quota_class_set: { server_groups: 3 } } })).status).toBe(400);
+    // Below 2.50 a body may set the server group quotas (Nova's schema has them), which the view does not show.
+    const own = `${classes}/${p.projectId}-class`;
+    const setGroups = await api('PUT', own, { token: adminToken, body: { quota_class_set: { server_groups: 3 } } });
+    expect(setGroups.status).toBe(200);
+    expect(setGroups.body.quota_class_set.server_groups).toBeUndefined();
+    expect((await api('PUT', own, { token: adminToken, body: { quota_class_set: { networks: 3 } } })).status).toBe(400);
   });
 });

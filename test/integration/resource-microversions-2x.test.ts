@@ -109,6 +109,20 @@ describe('flavors: 2.55 description, 2.61 extra_specs, 2.75 swap and strict list
     expect((await compute('GET', `/flavors/${flavor.id}?foo=1`, '2.100')).status).toBe(200);
   });
 
+  it('2.86: known extra specs are validated, unknown namespaces are not', async () => {
+    const flavor = await create('2.86');
+    const post = (version: string, extra_specs: Body) => compute('POST', `/flavors/${flavor.id}/os-extra_specs`, version, { body: { extra_specs } });
+    const put = (version: string, key: string, value: unknown) => compute('PUT', `/flavors/${flavor.id}/os-extra_specs/${key}`, version, { body: { [key]: value } });
+    expect((await post('2.85', { 'hw:cpu_policy': 'lazy', 'hw:foo': 'x' })).status).toBe(200);
+    expect((await post('2.86', { 'hw:cpu_policy': 'lazy' })).body).toEqual({ badRequest: { code: 400, message: "Validation failed; 'lazy' is not one of: dedicated, shared, mixed." } });
+    expect((await post('2.86', { 'hw:foo': 'x' })).body.badRequest.message).toBe("Validation failed; extra spec 'hw:foo' does not appear to be a valid extra spec.");
+    expect((await post('2.86', { 'hw:numa_nodes': 0 })).status).toBe(400);
+    expect((await post('2.86', { 'hw:cpu_policy': 'dedicated', 'hw:numa_nodes': 2, 'trait:HW_CPU_X86_AVX2': 'required', 'resources:VGPU': '1', 'my-namespace:anything': 'goes', plain: 'x' })).status).toBe(200);
+    expect((await put('2.86', 'hw:cpu_policy', 'sometimes')).status).toBe(400);
+    expect((await put('2.85', 'hw:cpu_policy', 'sometimes')).status).toBe(200);
+    expect((await put('2.86', 'hw:mem_page_size', '2MB')).status).toBe(200);
+  });
+
   it('the openstack CLI (flavor create --description, flavor show) negotiates them', async () => {
     const name = uniqueName('mv2x-cli');
     const created = await openstackJson(['--os-compute-api-version', '2.61', 'flavor', 'create', '--ram', '64', '--vcpus', '1', '--disk', '1', '--description', 'from the CLI', '--property', 'hw:cpu_policy=shared', name]);

@@ -30,6 +30,8 @@ let memberProjectId: string;
 const zone = uniqueName('mv2x-zone');
 const host = uniqueName('mv2x-host');
 const instances: string[] = [];
+/** Hosts registered by a test, retired at the end. */
+const extraHosts: string[] = [];
 
 const compute = (method: string, path: string, version: string, opts: { token?: string; body?: unknown } = {}) =>
   api(method, `/compute/v2.1${path}`, { token: opts.token ?? adminToken, body: opts.body, headers: { 'OpenStack-API-Version': `compute ${version}` } });
@@ -61,7 +63,7 @@ afterAll(async () => {
     const i = await getInstance(id);
     if (i) await removeInstance(i);
   }
-  if (await getHost(host)) await retireHost(host);
+  for (const name of [host, ...extraHosts]) if (await getHost(name)) await retireHost(name);
 });
 
 describe('os-services at 2.53: UUIDs, PUT and DELETE by id', () => {
@@ -279,8 +281,11 @@ describe('os-simple-tenant-usage: 2.40 paging', () => {
   it('pages servers with limit and marker and links from 2.40', async () => {
     const usageHost = uniqueName('mv2x-usage');
     await register(usageHost);
-    const ids = [(await serverOn(usageHost)).id, (await serverOn(usageHost)).id, (await serverOn(usageHost)).id].sort();
-    const path = `/os-simple-tenant-usage/${memberProjectId}`;
+    extraHosts.push(usageHost);
+    // A project of its own, with exactly these three servers.
+    const project = uniqueName('mv2x-usage-project');
+    const ids = [(await serverOn(usageHost, project)).id, (await serverOn(usageHost, project)).id, (await serverOn(usageHost, project)).id].sort();
+    const path = `/os-simple-tenant-usage/${project}`;
     const first = (await compute('GET', `${path}?limit=2`, '2.40')).body;
     expect(first.tenant_usage.server_usages.map((u: Body) => u.instance_id)).toEqual(ids.slice(0, 2));
     expect(first.tenant_usage_links).toEqual([{ rel: 'next', href: expect.stringMatching(new RegExp(`/compute/v2\\.1${path}\\?limit=2&marker=${ids[1]}$`)) }]);

@@ -1,6 +1,6 @@
 import '../support/cloud-env.js';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addHost, canMakeNamespaces, topologyFor } from '../../infra/local/network-topology.js';
@@ -196,12 +196,13 @@ describe.skipIf(!!qemuSkip)(`server diagnostics of a real QEMU guest${qemuSkip ?
     hosts.push(host);
     // As root the agent gets a namespace of the cloud's networks, and the guest a real tap.
     const net = (await canMakeNamespaces()).ok ? await addHost(topologyFor(cloud().stateDir), `qd${suffix}`, 160) : undefined;
-    const [guestImage] = await Promise.all([buildTestGuest()]);
+    const guestImage = await buildTestGuest();
     agents.push(startQemuAgent({ host, zone, baseDir: stateDir, heartbeatSeconds: 2, network: net }));
     const created = await api('POST', '/image/v2/images', { token: adminToken, body: { name: uniqueName('diag-guest'), disk_format: 'qcow2', container_format: 'bare', visibility: 'public' } });
-    const { readFile } = await import('node:fs/promises');
-    const put = await api('PUT', `/image/v2/images/${created.body.id}/file`, { token: adminToken, rawBody: await readFile(guestImage), headers: { 'Content-Type': 'application/octet-stream' } });
-    expect(put.status).toBe(204);
+    // Larger than the API takes itself: the front puts it into storage and the image-data function files it.
+    const put = await api('PUT', `/image/v2/images/${created.body.id}/file`, { token: adminToken, rawBody: readFileSync(guestImage), headers: { 'Content-Type': 'application/octet-stream' } });
+    expect(put.status).toBeLessThan(300);
+    await waitFor('the guest image active', async () => (await api('GET', `/image/v2/images/${created.body.id}`, { token: adminToken })).body.status === 'active', 60_000, 500);
     await waitFor('the QEMU host registered', async () => !!(await getHost(host)), 90_000, 1000);
     const networks = net ? [{ uuid: await network('10.92.0.0/28') }] : 'none';
     const server = await boot({ imageRef: created.body.id, availability_zone: zone, networks }, 180_000);
@@ -215,11 +216,11 @@ describe.skipIf(!!qemuSkip)(`server diagnostics of a real QEMU guest${qemuSkip ?
     expect(d['memory-actual']).toBe(512 * 1024);
     expect(d['memory-rss']).toBeGreaterThan(10 * 1024);
     expect(d.cpu0_time).toBeGreaterThan(0);
-    // The root disk on virtio (vda), the config drive on the IDE cdrom (hdc), as libvirt names them.
+    // The root disk on virtio (vda), the config drive on the first IDE bus's cdrom (hda), as libvirt names them.
     expect(d.vda_read).toBeGreaterThan(0);
     expect(d.vda_read_req).toBeGreaterThan(0);
     expect(d.vda_errors).toBe(0);
-    expect(d).toHaveProperty('hdc_read');
+    expect(d.hda_read).toBeGreaterThan(0);
     if (mac) expect(Object.keys(d).some((k) => /^tap.*_tx_packets$/.test(k))).toBe(true);
   }, 120_000);
 

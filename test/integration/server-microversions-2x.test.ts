@@ -1,6 +1,8 @@
 import '../support/cloud-env.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metaDataOf } from '../../host-agent/config-drive/config-drive.js';
 import type { Instance } from '../../shared/domain/instance.js';
+import { spawnCommandFor } from '../../shared/messages/host-commands.js';
 import { VmState } from '../../shared/domain/instance-states.js';
 import { createInstances, getInstance, removeInstance } from '../../shared/store/instances.js';
 import { adminCredentials, api, createProjectUser, issueToken, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
@@ -169,6 +171,9 @@ describe('2.42 / 2.52 / 2.57 / 2.63 / 2.74 / 2.90: what a create takes at each v
       scheduler_hints: { same_host: [serverId], shop_hint: ['x'] },
     });
     expect(s).not.toHaveProperty('OS-EXT-SRV-ATTR:host');
+    // The guest is told its hostname: the config drive's and the metadata service's meta_data.json.
+    const guest = (await spawnCommandFor((await getInstance(id))!, 'req-mv2x')).guest;
+    expect(metaDataOf(guest)).toMatchObject({ hostname: 'web-1.example.com', name: s.name });
     // 2.98: the image's properties Nova knows, not the others.
     expect(s.image.properties).toEqual({ os_distro: 'cirros', hw_disk_bus: 'virtio' });
     // A server booted without them: null certificates and zone, no hints.
@@ -262,6 +267,9 @@ describe('2.75: strict list queries', () => {
     expect(res.body.badRequest.message).toContain("'shoe_size' was unexpected");
     // Known to the schema but not open to members: dropped, not refused.
     expect(await listIds('host=nowhere', '2.75')).toContain(serverId);
+    // A sort key Nova ignores is ignored until 2.75, and refused from it.
+    expect(await listIds('sort_key=vcpus', '2.74')).toContain(serverId);
+    expect((await api('GET', `${SERVERS}?sort_key=vcpus`, { token: memberToken, headers: at('2.75') })).status).toBe(400);
   });
 });
 

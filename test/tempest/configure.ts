@@ -147,7 +147,26 @@ const yamlAccounts = (accounts: Account[]) =>
  * Makes `dir` a fresh tempest workspace for the cloud: the accounts (names prefixed with `prefix`,
  * so a second workspace on the same cloud does not collide), two test images and the config.
  */
-export async function configureTempest(cloud: CloudEndpoint, dir: string, o: { concurrency: number; prefix: string; vncConsole?: boolean }): Promise<TempestWorkspace> {
+/**
+ * The networks tempest's servers use when Neutron is on: a shared tenant network every test
+ * project may boot on (`[compute] fixed_network_name`), and an external network for floating
+ * IPs (`[network] public_network_id`, the os-floating-ips pool). Made as admin through the
+ * Network API; the fake driver plugs nothing, so no address here is ever routed.
+ */
+async function createTestNetworks(apiUrl: string, adminToken: string, prefix: string, suffix: string) {
+  const net = `${apiUrl}/networking/v2.0`;
+  const { network: shared } = await call('POST', `${net}/networks`, adminToken, { network: { name: `${prefix}shared-${suffix}`, shared: true } });
+  await call('POST', `${net}/subnets`, adminToken, { subnet: { network_id: shared.id, ip_version: 4, cidr: '10.251.0.0/22', name: `${prefix}shared-subnet` } });
+  const { network: pub } = await call('POST', `${net}/networks`, adminToken, { network: { name: `${prefix}public-${suffix}`, 'router:external': true } });
+  await call('POST', `${net}/subnets`, adminToken, { subnet: { network_id: pub.id, ip_version: 4, cidr: '198.18.250.0/24', name: `${prefix}public-subnet`, enable_dhcp: false } });
+  return { shared: shared as { id: string; name: string }, pub: pub as { id: string; name: string } };
+}
+
+export async function configureTempest(
+  cloud: CloudEndpoint,
+  dir: string,
+  o: { concurrency: number; prefix: string; vncConsole?: boolean; neutron?: boolean },
+): Promise<TempestWorkspace> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // tempest init registers the workspace in a workspace file: keep that one inside the workspace too.
@@ -164,6 +183,7 @@ export async function configureTempest(cloud: CloudEndpoint, dir: string, o: { c
   const image = await uploadImage(cloud.apiUrl, adminToken, `${o.prefix}image-${suffix}`);
   const imageAlt = await uploadImage(cloud.apiUrl, adminToken, `${o.prefix}image-alt-${suffix}`);
   const versions = await computeMicroversions(cloud.apiUrl);
+  const networks = o.neutron ? await createTestNetworks(cloud.apiUrl, adminToken, o.prefix, suffix) : undefined;
 
   const accountsFile = join(dir, 'etc', 'accounts.yaml');
   writeFileSync(accountsFile, yamlAccounts(accounts), { mode: 0o600 });
@@ -187,7 +207,13 @@ export async function configureTempest(cloud: CloudEndpoint, dir: string, o: { c
       },
       identity: { uri_v3: cloud.authUrl, auth_version: 'v3', region: 'RegionOne', v3_endpoint_type: 'public', admin_role: 'admin' },
       'identity-feature-enabled': { api_v2: false, api_v3: true },
-      service_available: { nova: true, glance: true, neutron: false, cinder: false, swift: false, heat: false, horizon: false },
+      service_available: { nova: true, glance: true, neutron: !!networks, cinder: false, swift: false, heat: false, horizon: false },
+      ...(networks
+        ? {
+            network: { public_network_id: networks.pub.id, floating_network_name: networks.pub.name, project_network_cidr: '10.100.0.0/16', project_network_mask_bits: 28 },
+            'network-feature-enabled': { ipv6: false, port_security: true, floating_ips: true },
+          }
+        : {}),
       compute: {
         image_ref: image,
         image_ref_alt: imageAlt,
@@ -200,6 +226,7 @@ export async function configureTempest(cloud: CloudEndpoint, dir: string, o: { c
         build_timeout: 120,
         build_interval: 1,
         min_compute_nodes: 1,
+        ...(networks ? { fixed_network_name: networks.shared.name } : {}),
       },
       'compute-feature-enabled': { ...computeFeatures, vnc_console: o.vncConsole ?? false, scheduler_enabled_filters: await schedulerFilters() },
       image: { region: 'RegionOne', endpoint_type: 'publicURL', build_timeout: 120 },

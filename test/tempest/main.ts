@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '2' },
     name: { type: 'string', default: 'full' },
     driver: { type: 'string', default: 'fake' },
+    neutron: { type: 'boolean', default: false },
   },
 });
 
@@ -69,7 +70,7 @@ async function main(): Promise<number> {
   }
   try {
     const workspace = join(resultsDir, args.name!);
-    await configureTempest(info, workspace, { concurrency, prefix: `tempest-${args.name}-`, vncConsole: driver === 'qemu' });
+    await configureTempest(info, workspace, { concurrency, prefix: `tempest-${args.name}-`, vncConsole: driver === 'qemu', neutron: args.neutron });
     say(`workspace ${workspace}; running ${args.regex} at concurrency ${concurrency}`);
     const trustedCertificates = driver === 'qemu' ? consoleCertificates(stateDir, workspace) : undefined;
     if (trustedCertificates) say(`tempest trusts the agents' console certificates in ${trustedCertificates} (in a mount namespace of its own)`);

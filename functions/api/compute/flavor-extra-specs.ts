@@ -3,6 +3,7 @@ import { BadRequest, NotFound } from '../../../shared/errors.js';
 import { deleteExtraSpec, setExtraSpecs } from '../../../shared/store/flavors.js';
 import { json, parseBody } from '../http/body.js';
 import type { ApiRequest, Route } from '../http/types.js';
+import { validateExtraSpec } from './extra-specs/extra-spec-validation.js';
 import { loadVisibleFlavor } from './flavors.js';
 import { authorizeAdmin } from './policy.js';
 
@@ -34,10 +35,17 @@ async function show(req: ApiRequest) {
   return json(200, { [key]: flavor.extra_specs[key] });
 }
 
+/** From 2.86 the known extra specs are validated as Nova validates them (extra-specs/extra-spec-validation.ts). */
+function checkKnownSpecs(req: ApiRequest, specs: Record<string, string>): void {
+  if (!req.microversion.atLeast('2.86')) return;
+  for (const [name, value] of Object.entries(specs)) validateExtraSpec(name, value);
+}
+
 async function create(req: ApiRequest) {
   authorizeAdmin(req, 'os_compute_api:os-flavor-extra-specs:create');
   const flavor = await loadVisibleFlavor(req, req.params.flavor_id);
   const specs = parseBody(req, CreateSchema).extra_specs;
+  checkKnownSpecs(req, specs);
   if (!(await setExtraSpecs(flavor.id, specs))) throw new NotFound(`Flavor ${flavor.id} could not be found.`);
   return json(200, { extra_specs: specs });
 }
@@ -49,6 +57,7 @@ async function update(req: ApiRequest) {
   const keys = Object.keys(specs);
   if (keys.length > 1) throw new BadRequest('Request body contains too many items');
   if (keys[0] !== req.params.key) throw new BadRequest('Request body and URI mismatch');
+  checkKnownSpecs(req, specs);
   if (!(await setExtraSpecs(flavor.id, specs))) throw new NotFound(`Flavor ${flavor.id} could not be found.`);
   return json(200, specs);
 }

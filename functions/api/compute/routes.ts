@@ -13,6 +13,7 @@ import { imageProxyRoutes } from './images.js';
 import { instanceUsageAuditLogRoutes } from './instance-usage-audit-log.js';
 import { keypairRoutes } from './keypairs.js';
 import { migrationRoutes } from './migrations.js';
+import { networkProxyApiRoutes } from './network-proxy/routes.js';
 import { osHostRoutes } from './os-hosts.js';
 import { serverExternalEventRoutes } from './server-external-events.js';
 import { serverPasswordRoutes } from './server-password.js';
@@ -72,4 +73,5 @@ export const computeRoutes: Route[] = [
   ...serverExternalEventRoutes,
   ...instanceUsageAuditLogRoutes,
   ...simpleTenantUsageRoutes,
+  ...networkProxyApiRoutes,
 ];

@@ -23,8 +23,8 @@ async function showDiagnostics(req: ApiRequest): Promise<ApiResponse> {
   if (instance.power_state !== PowerState.RUNNING) {
     throw new InstanceInvalidState('get_diagnostics', 'power state', powerStateName(instance.power_state), instance.id);
   }
-  const sample = await getDiagnostics(instance.id);
-  if (!sample || sample.host !== instance.host || sample.power_state !== PowerState.RUNNING) {
+  const sample = await getDiagnostics(instance.id, instance.host);
+  if (!sample || sample.power_state !== PowerState.RUNNING) {
     throw new Conflict(`Instance ${instance.id} is not ready: its host has not reported the running guest's diagnostics yet (it does with each heartbeat).`);
   }
   const now = Date.now();

@@ -39,6 +39,12 @@ const SORT_KEYS: Record<string, (i: Instance) => string> = {
   access_ip_v6: (i) => i.access_ip_v6,
   config_drive: (i) => (i.config_drive ? 'True' : ''),
 };
+/** Nova's SERVER_LIST_IGNORE_SORT_KEY. */
+const IGNORED_SORT_KEYS = new Set([
+  'architecture', 'cell_name', 'cleaned', 'default_ephemeral_device', 'default_swap_device', 'deleted', 'deleted_at', 'disable_terminate',
+  'ephemeral_gb', 'ephemeral_key_uuid', 'id', 'key_data', 'launched_on', 'locked', 'memory_mb', 'os_type', 'reservation_id', 'root_gb',
+  'shutdown_terminate', 'user_data', 'vcpus', 'vm_mode',
+]);
 /** 2.73 makes `locked` a sort key (before, Nova ignores it). */
 const lockedKey = (i: Instance) => (i.locked ? '1' : '0');
 
@@ -95,7 +101,11 @@ async function selectServers(req: ApiRequest): Promise<{ servers: Instance[]; li
     servers = servers.filter((i) => Date.parse(i.updated_at) <= t);
   }
 
-  const sortKey = q.get('sort_key') ?? 'created_at';
+  const askedKey = q.get('sort_key') ?? 'created_at';
+  // Nova ignores the keys it once took but calls bad (`locked` until 2.73); from 2.75 its schema refuses them.
+  const ignored = IGNORED_SORT_KEYS.has(askedKey) && !(askedKey === 'locked' && req.microversion.atLeast('2.73'));
+  if (ignored && req.microversion.atLeast('2.75')) throw new BadRequest(`Invalid input for query parameters sort_key. Value: ${askedKey}.`);
+  const sortKey = ignored ? 'created_at' : askedKey;
   const sortDir = q.get('sort_dir') ?? 'desc';
   const keyOf = sortKey === 'locked' && req.microversion.atLeast('2.73') ? lockedKey : SORT_KEYS[sortKey];
   if (!keyOf) throw new BadRequest(`Invalid sort_key ${sortKey}`);

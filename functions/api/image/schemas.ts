@@ -1,12 +1,14 @@
 import { ContainerFormatSchema, DiskFormatSchema, ImageStatusSchema, ImageVisibilitySchema } from '../../../shared/domain/image.js';
 import { json } from '../http/body.js';
 import type { ApiResponse, Route } from '../http/types.js';
+import metadefSchemas from './metadef-schemas.json' with { type: 'json' };
 
 /**
  * `GET /v2/schemas/{image,images,member,members}`: the JSON schemas glance serves, which
  * glanceclient (Horizon's image calls) reads before it builds any image or member model. They
  * are glance's own (glance/api/v2/images.py get_base_properties, etc/schema-image.json,
- * image_members._MEMBER_SCHEMA), with the enums of what this image API accepts.
+ * image_members._MEMBER_SCHEMA), with the enums of what this image API accepts. The metadata
+ * definition namespace schemas are glance's (Zed) as its code builds them, in metadef-schemas.json.
  */
 
 type JsonSchema = Record<string, unknown>;
@@ -178,4 +180,6 @@ export const imageSchemaRoutes: Route[] = [
   { method: 'GET', path: '/image/v2/schemas/images', service: 'image', handler: serve(imagesSchema) },
   { method: 'GET', path: '/image/v2/schemas/member', service: 'image', handler: serve(memberSchema) },
   { method: 'GET', path: '/image/v2/schemas/members', service: 'image', handler: serve(membersSchema) },
+  { method: 'GET', path: '/image/v2/schemas/metadefs/namespace', service: 'image', handler: serve(() => metadefSchemas.namespace) },
+  { method: 'GET', path: '/image/v2/schemas/metadefs/namespaces', service: 'image', handler: serve(() => metadefSchemas.namespaces) },
 ];

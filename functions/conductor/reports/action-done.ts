@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { TASKLESS_ACTIONS } from '../../../shared/domain/instance-states.js';
+import { SNAPSHOT_ACTIONS, TASKLESS_ACTIONS } from '../../../shared/domain/instance-states.js';
 import { logger } from '../../../shared/logger.js';
 import type { ActionDoneReportSchema } from '../../../shared/messages/conductor.js';
-import { activateSnapshot, discardSnapshot } from '../../../shared/storage/snapshot-image.js';
+import { completeSnapshot, discardSnapshot } from '../../../shared/storage/snapshot-image.js';
 import { GUEST_ACTION_OUTCOMES } from './guest-action-outcomes.js';
 import { endPendingTask } from './pending-action.js';
 import { finishTasklessAction } from './taskless-action.js';
@@ -16,11 +16,11 @@ export async function onActionDone(report: z.infer<typeof ActionDoneReportSchema
   if (TASKLESS_ACTIONS.has(report.action)) return finishTasklessAction(report);
   const ended = await endPendingTask(report, async ({ instance, action }) => {
     let failure: string | null = null;
-    if (report.action === 'createImage') {
+    if (SNAPSHOT_ACTIONS.has(report.action)) {
       if (!action.snapshot || !report.snapshot) {
         failure = 'the host reported no snapshot data';
         if (action.snapshot) await discardSnapshot(action.snapshot);
-      } else if (!(await activateSnapshot(action.snapshot, report.snapshot))) {
+      } else if (!(await completeSnapshot(action.snapshot, report.snapshot, instance.id))) {
         failure = `image ${action.snapshot.image_id} could not be activated (deleted during the upload, or its parts were refused)`;
       }
     }

@@ -34,6 +34,7 @@ export const GUEST_ACTION_OUTCOMES: Record<GuestAction, GuestActionOutcome> = {
     errorOnFailure: true,
   },
   createImage: { tasks: [TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING] },
+  createBackup: { tasks: [TaskState.IMAGE_BACKUP] },
   // Runs no task: its reports only finish its event (taskless-action.ts).
   trigger_crash_dump: { tasks: [] },
 };

@@ -6,8 +6,8 @@ import { saveDiagnostics } from '../../../shared/store/instance-diagnostics.js';
 
 /**
  * Stores the diagnostics samples a heartbeat carries, each under the host that sent it (the API
- * shows a sample only for an instance on that host). A malformed sample is logged and dropped; a
- * sample older than the stored one changes nothing.
+ * reads the sample of the instance's host, so a host cannot speak for another's guests). A
+ * malformed sample is logged and dropped; a sample older than the stored one changes nothing.
  */
 export async function storeGuestDiagnostics(report: z.infer<typeof HeartbeatReportSchema>): Promise<void> {
   await Promise.all(

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Instance } from '../../../shared/domain/instance.js';
-import { ACTION_EVENTS } from '../../../shared/domain/instance-states.js';
+import { ACTION_EVENTS, SNAPSHOT_ACTIONS } from '../../../shared/domain/instance-states.js';
 import { logger } from '../../../shared/logger.js';
 import type { ActionDoneReportSchema, ActionFailedReportSchema } from '../../../shared/messages/conductor.js';
 import { eventFinish, listActions, newestTaskAction, type InstanceAction } from '../../../shared/store/instance-actions.js';
@@ -35,7 +35,7 @@ export async function endPendingTask(
   for (let attempt = 0; attempt < 3; attempt++) {
     const pending = await pendingAction(report);
     if (!pending) {
-      if (report.action === 'createImage') await settleSnapshotWithoutInstance(report);
+      if (SNAPSHOT_ACTIONS.has(report.action)) await settleSnapshotWithoutInstance(report);
       return undefined;
     }
     const { instance, action, event } = pending;

@@ -1,10 +1,10 @@
-import { ACTION_EVENTS } from '../../../shared/domain/instance-states.js';
+import { ACTION_EVENTS, SNAPSHOT_ACTIONS } from '../../../shared/domain/instance-states.js';
 import { logger } from '../../../shared/logger.js';
 import type { ActionDoneReportSchema, ActionFailedReportSchema } from '../../../shared/messages/conductor.js';
 import { finishEvent, getAction } from '../../../shared/store/instance-actions.js';
 import { getInstance } from '../../../shared/store/instances.js';
 import type { z } from 'zod';
-import { activateSnapshot, discardSnapshot } from '../../../shared/storage/snapshot-image.js';
+import { completeSnapshot, discardSnapshot } from '../../../shared/storage/snapshot-image.js';
 
 type SnapshotReport = z.infer<typeof ActionDoneReportSchema> | z.infer<typeof ActionFailedReportSchema>;
 
@@ -16,11 +16,12 @@ export async function settleSnapshotWithoutInstance(report: SnapshotReport): Pro
   const instance = await getInstance(report.instance_id);
   if (instance && instance.host !== report.host) return;
   const action = await getAction(report.instance_id, report.request_id);
-  const event = ACTION_EVENTS.createImage!;
-  if (!action?.snapshot || action.action !== 'createImage' || action.events[event]?.done !== false) return;
+  if (!action?.snapshot || !SNAPSHOT_ACTIONS.has(action.action)) return;
+  const event = ACTION_EVENTS[action.action]!;
+  if (action.events[event]?.done !== false) return;
   let failure: string | null = report.type === 'action_failed' ? report.reason : null;
   if (report.type === 'action_done' && report.snapshot) {
-    if (!(await activateSnapshot(action.snapshot, report.snapshot))) failure = `image ${action.snapshot.image_id} could not be activated`;
+    if (!(await completeSnapshot(action.snapshot, report.snapshot, report.instance_id))) failure = `image ${action.snapshot.image_id} could not be activated`;
   } else {
     failure ??= 'the host reported no snapshot data';
     await discardSnapshot(action.snapshot);

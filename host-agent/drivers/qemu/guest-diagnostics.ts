@@ -62,7 +62,7 @@ export async function probeGuest(probe: GuestProbe): Promise<Omit<DriverDiagnost
   };
 }
 
-/** QEMU's drive ids (`-drive if=virtio` → virtio0, `if=ide` → ide1-cd0) as the guest names the disks (vda, hdc), as libvirt's targets. */
+/** QEMU's drive ids (`-drive if=virtio` → virtio0, `if=ide` → ide0-cd0) as the guest names the disks (vda, hda), as libvirt's targets. */
 export function guestDiskName(drive: string): string {
   const virtio = /^virtio(\d+)$/.exec(drive);
   if (virtio) return `vd${letter(Number(virtio[1]))}`;

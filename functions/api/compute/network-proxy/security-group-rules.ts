@@ -16,10 +16,10 @@ const RuleBody = z.looseObject({
   security_group_rule: z.looseObject({
     parent_group_id: uuidString('parent_group_id'),
     group_id: uuidString('group_id').nullable().optional(),
-    to_port: z.unknown(),
-    from_port: z.unknown(),
-    ip_protocol: z.unknown(),
-    cidr: z.unknown(),
+    to_port: z.unknown().optional(),
+    from_port: z.unknown().optional(),
+    ip_protocol: z.unknown().optional(),
+    cidr: z.unknown().optional(),
   }),
 });
 

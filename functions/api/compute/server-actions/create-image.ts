@@ -34,8 +34,11 @@ export function snapshotPartPlan(i: Pick<Instance, 'flavor' | 'image_meta'>): { 
   return { partSize, partCount: Math.ceil(maxBytes / partSize) };
 }
 
-/** The snapshot's image record, queued until the conductor completes the upload (Nova's snapshot image properties). */
-async function snapshotImage(req: ApiRequest, instance: Instance, name: string, metadata: Record<string, string>): Promise<Image> {
+/**
+ * The snapshot's image record, queued until the conductor completes the upload (Nova's
+ * create_image properties; `kind` sets image_type, a backup's backup_type with it).
+ */
+async function snapshotImage(req: ApiRequest, instance: Instance, name: string, kind: Record<string, string>, metadata: Record<string, string>): Promise<Image> {
   const base = await getImage(instance.image_ref);
   const now = new Date().toISOString();
   return {
@@ -57,27 +60,34 @@ async function snapshotImage(req: ApiRequest, instance: Instance, name: string, 
     os_hash_value: null,
     tags: [],
     // The user's metadata wins over these, as in Nova's create_image.
-    properties: { image_type: 'snapshot', instance_uuid: instance.id, base_image_ref: instance.image_ref, user_id: req.auth.user_id, ...metadata },
+    properties: { ...kind, instance_uuid: instance.id, base_image_ref: instance.image_ref, user_id: req.auth.user_id, ...metadata },
     created_at: now,
     updated_at: now,
     version: 1,
   };
 }
 
+/** What a snapshot is for: a plain image (createImage) or a backup kept by rotation (createBackup). */
+export interface SnapshotKind {
+  action: typeof InstanceActionName.CREATE_IMAGE | typeof InstanceActionName.CREATE_BACKUP;
+  taskState: TaskState;
+  properties: Record<string, string>;
+  backup?: { type: string; rotation: number };
+}
+
 /**
- * `createImage`: 202 with the new image's URL in `Location` (below 2.45) or its id (`image_id`). The image
- * is created queued and its multipart upload started here; the host uploads the parts to
- * presigned URLs and the conductor completes the upload and activates the image. Anything that
- * fails before the command is sent removes the image and aborts the upload again.
+ * Starts a snapshot of the server into a new image. The image is created queued and its
+ * multipart upload started here; the host uploads the parts to presigned URLs and the conductor
+ * completes the upload and activates the image. Anything that fails before the command is sent
+ * removes the image and aborts the upload again. Returns the new image's id.
  */
-async function createImage(req: ApiRequest, body: unknown): Promise<ApiResponse> {
-  const { name, metadata = {} } = validate(CreateImageSchema, body);
+export async function snapshotServer(req: ApiRequest, name: string, metadata: Record<string, string>, kind: SnapshotKind): Promise<string> {
   const instance = await loadInstance(req);
   // Nova does not check the lock for snapshots: a lock guards against changes, a snapshot changes nothing.
-  checkActionAllowed(req, instance, InstanceActionName.CREATE_IMAGE, 'createImage', false);
+  checkActionAllowed(req, instance, kind.action, kind.action, false);
   checkHasHost(instance);
 
-  const image = await snapshotImage(req, instance, name, metadata);
+  const image = await snapshotImage(req, instance, name, kind.properties, metadata);
   await storeImage(image);
   const bucket = config().IMAGE_BUCKET;
   let upload: PresignedUpload | undefined;
@@ -86,17 +96,18 @@ async function createImage(req: ApiRequest, body: unknown): Promise<ApiResponse>
     upload = await startPresignedUpload(bucket, imageObjectKey(image.id), { ...plan, expiresInSeconds: TASK_DEADLINE_SECONDS.image_snapshot });
     const { uploadId, partSize, partUrls } = upload;
     await startGuestTask(req, {
-      action: InstanceActionName.CREATE_IMAGE,
-      rule: 'createImage',
-      taskState: TaskState.IMAGE_SNAPSHOT,
+      action: kind.action,
+      rule: kind.action,
+      taskState: kind.taskState,
       lockApplies: false,
-      snapshot: { image_id: image.id, upload_id: uploadId },
+      snapshot: { image_id: image.id, upload_id: uploadId, ...(kind.backup ? { backup: kind.backup } : {}) },
       command: (i, requestId) => ({
         type: 'snapshot',
         request_id: requestId,
         instance_id: i.id,
         image_id: image.id,
         upload: { part_size: partSize, part_urls: partUrls },
+        action: kind.action,
       }),
     });
   } catch (error) {
@@ -104,9 +115,20 @@ async function createImage(req: ApiRequest, body: unknown): Promise<ApiResponse>
     await deleteUnprotectedImage(image.id);
     throw error;
   }
+  return image.id;
+}
+
+/** `createImage`: 202 with the new image's URL in `Location` (below 2.45) or its id (`image_id`). */
+async function createImage(req: ApiRequest, body: unknown): Promise<ApiResponse> {
+  const { name, metadata = {} } = validate(CreateImageSchema, body);
+  const imageId = await snapshotServer(req, name, metadata, {
+    action: InstanceActionName.CREATE_IMAGE,
+    taskState: TaskState.IMAGE_SNAPSHOT,
+    properties: { image_type: 'snapshot' },
+  });
   // 2.45: the image id in the body, and no Location.
-  if (req.microversion.atLeast('2.45')) return json(202, { image_id: image.id });
-  return { status: 202, headers: { Location: `${req.baseUrl}/image/v2/images/${image.id}` } };
+  if (req.microversion.atLeast('2.45')) return json(202, { image_id: imageId });
+  return { status: 202, headers: { Location: `${req.baseUrl}/image/v2/images/${imageId}` } };
 }
 
 export const createImageActions: ServerAction[] = [{ name: 'createImage', handle: createImage }];

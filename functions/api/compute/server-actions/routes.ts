@@ -3,13 +3,16 @@ import { parseBody } from '../../http/body.js';
 import { z } from 'zod';
 import type { ApiRequest, ApiResponse, Route } from '../../http/types.js';
 import { consoleOutputActions } from './console-output.js';
+import { createBackupActions } from './create-backup.js';
 import { createImageActions } from './create-image.js';
 import { deferredDeleteActions } from './deferred-delete.js';
+import { floatingIpActions } from './floating-ip-actions.js';
 import { instanceActionRoutes } from './instance-actions.js';
 import { lockServerActions } from './lock-server.js';
 import { pauseServerActions } from './pause-server.js';
 import { rebuildServerActions } from './rebuild-server.js';
 import { resetStateActions } from './reset-state.js';
+import { securityGroupActions } from './security-group-actions.js';
 import { remoteConsoleActions } from './remote-console-actions.js';
 import type { ServerAction } from './server-action.js';
 import { serverPowerActions } from './server-power.js';
@@ -30,8 +33,11 @@ const ACTIONS = new Map<string, ServerAction>(
     ...rebuildServerActions,
     ...resetStateActions,
     ...createImageActions,
+    ...createBackupActions,
     ...triggerCrashDumpActions,
     ...deferredDeleteActions,
+    ...securityGroupActions,
+    ...floatingIpActions,
   ].map((a) => [a.name, a]),
 );
 

@@ -114,7 +114,8 @@ export function serverDetail(req: ApiRequest, i: Instance, options: DetailOption
     ...(!brief && { config_drive: i.config_drive ? 'True' : '' }),
     ...((!brief || (options.rebuildResponse && mv.atLeast('2.54'))) && { key_name: i.key_name }),
     ...(PROGRESS_STATUSES.has(status) && { progress: 0 }),
-    ...(!brief && { security_groups: i.security_groups.map((name) => ({ name })) }),
+    // Nova lists the groups of the server's ports, and leaves the key out when there are none.
+    ...(!brief && i.security_groups.length > 0 && { security_groups: i.security_groups.map((name) => ({ name })) }),
     'OS-DCF:diskConfig': 'MANUAL',
   };
   if (!brief) {
