@@ -90,7 +90,14 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, overrid
   }
   await requestNetworkPlan(reporter, log);
 
-  const heartbeat = startHeartbeat({ driver, state, reporter, log, intervalMs: config.heartbeat_interval_seconds * 1000 });
+  const heartbeat = startHeartbeat({
+    driver,
+    state,
+    reporter,
+    log,
+    intervalMs: config.heartbeat_interval_seconds * 1000,
+    diagnosticsIntervalMs: config.diagnostics_interval_seconds * 1000,
+  });
   const consoles = config.image_bucket
     ? startConsolePublisher({ driver, state, s3: overrides.s3 ?? objects(), bucket: config.image_bucket, log, intervalMs: CONSOLE_PUBLISH_INTERVAL_MS })
     : undefined;

@@ -77,6 +77,8 @@ export const AgentConfigSchema = z.strictObject({
   /** Where the agent keeps its local state (and, with QEMU, its guests' disks). */
   state_dir: z.string().min(1).default('/var/lib/novaless/host-agent'),
   heartbeat_interval_seconds: z.number().positive().default(10),
+  /** How often a running guest's diagnostics ride along with a heartbeat (each one is a table write); 0 = every heartbeat. */
+  diagnostics_interval_seconds: z.number().min(0).default(30),
   /** Nova's max_concurrent_builds. */
   max_parallel_builds: z.number().int().positive().default(10),
   /** Nova's max_concurrent_snapshots. */
@@ -98,6 +100,7 @@ export const CONFIG_OVERRIDES = [
   { flag: 'conductor-queue-url', path: ['conductor_queue_url'], kind: 'string' },
   { flag: 'state-dir', path: ['state_dir'], kind: 'string' },
   { flag: 'heartbeat-interval-seconds', path: ['heartbeat_interval_seconds'], kind: 'number' },
+  { flag: 'diagnostics-interval-seconds', path: ['diagnostics_interval_seconds'], kind: 'number' },
   { flag: 'max-parallel-builds', path: ['max_parallel_builds'], kind: 'number' },
   { flag: 'max-parallel-snapshots', path: ['max_parallel_snapshots'], kind: 'number' },
   { flag: 'image-bucket', path: ['image_bucket'], kind: 'string' },

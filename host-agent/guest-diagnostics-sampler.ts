@@ -9,12 +9,15 @@ export const MAX_SAMPLED_GUESTS = 100;
 const PARALLEL_SAMPLES = 4;
 /** A guest that takes longer is skipped this time (its QMP socket may be held by `host-agent status`). */
 const SAMPLE_TIMEOUT_MS = 3000;
+/** Heartbeats drift a little: a sample due within this much is taken now rather than a heartbeat later. */
+const INTERVAL_SLACK_MS = 1000;
 
 /**
- * Takes the diagnostics of the host's running guests at each heartbeat, for the conductor to
- * store and `GET /servers/{id}/diagnostics` to answer from: the API cannot ask an agent (they
- * meet only through queues and the table), so the figures travel with the heartbeat and the API
- * says how old they are. Keeps each guest's previous sample to add what needs two: vCPU
+ * Takes the diagnostics of the host's running guests at heartbeats, for the conductor to store
+ * and `GET /servers/{id}/diagnostics` to answer from: the API cannot ask an agent (they meet
+ * only through queues and the table), so the figures travel with the heartbeat and the API says
+ * how old they are. Each sample is a table write: a guest is sampled at most every
+ * `minIntervalMs` (the agent's diagnostics_interval_seconds, 30 s by default). Keeps each guest's previous sample to add what needs two: vCPU
  * utilisation (%) and NIC rates (bytes/s).
  */
 export class DiagnosticsSampler {
@@ -25,15 +28,21 @@ export class DiagnosticsSampler {
     private readonly log: Pick<Logger, 'debug'>,
   ) {}
 
-  async sample(guests: readonly GuestInfo[]): Promise<GuestDiagnostics[]> {
-    const running = guests.filter((g) => g.power_state === PowerState.RUNNING).slice(0, MAX_SAMPLED_GUESTS);
+  async sample(guests: readonly GuestInfo[], minIntervalMs = 0): Promise<GuestDiagnostics[]> {
+    const running = guests.filter((g) => g.power_state === PowerState.RUNNING);
+    const now = Date.now();
+    const due = running.filter((g) => {
+      const last = this.previous.get(g.instance_id);
+      return !last || now - Date.parse(last.sampled_at) >= minIntervalMs - INTERVAL_SLACK_MS;
+    });
     const samples: GuestDiagnostics[] = [];
-    for (let i = 0; i < running.length; i += PARALLEL_SAMPLES) {
-      const batch = await Promise.all(running.slice(i, i + PARALLEL_SAMPLES).map((g) => this.sampleOne(g.instance_id)));
+    for (const chunk of chunks(due.slice(0, MAX_SAMPLED_GUESTS), PARALLEL_SAMPLES)) {
+      const batch = await Promise.all(chunk.map((g) => this.sampleOne(g.instance_id)));
       samples.push(...batch.filter((s): s is GuestDiagnostics => s !== undefined));
     }
-    const kept = new Set(samples.map((s) => s.instance_id));
-    for (const id of this.previous.keys()) if (!kept.has(id)) this.previous.delete(id);
+    // A guest that stopped loses its previous sample: its next run starts afresh.
+    const runningIds = new Set(running.map((g) => g.instance_id));
+    for (const id of this.previous.keys()) if (!runningIds.has(id)) this.previous.delete(id);
     return samples;
   }
 
@@ -71,6 +80,10 @@ export function withRates(now: Unrated, before: GuestDiagnostics | undefined): G
       return { ...nic, rx_rate: perSecond(nic.rx_octets, prior?.rx_octets), tx_rate: perSecond(nic.tx_octets, prior?.tx_octets) };
     }),
   };
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -13,6 +13,8 @@ export interface HeartbeatOptions {
   reporter: Reporter;
   log: Logger;
   intervalMs: number;
+  /** At least this long between two diagnostics samples of a guest (guest-diagnostics-sampler.ts); absent = every heartbeat. */
+  diagnosticsIntervalMs?: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): Promise<voi
   };
 }
 
-export async function beat({ driver, state, reporter, log }: HeartbeatOptions): Promise<void> {
+export async function beat({ driver, state, reporter, log, diagnosticsIntervalMs }: HeartbeatOptions): Promise<void> {
   try {
     const seen = await syncPowerStates(driver, state, log);
     // A guest the hypervisor runs and the agent never built (or forgot) is reported, never killed.
@@ -44,7 +46,7 @@ export async function beat({ driver, state, reporter, log }: HeartbeatOptions): 
     for (const guest of unknown) log.warn('the hypervisor runs a guest this agent does not know; leaving it alone', { instance_id: guest.instance_id, power_state: guest.power_state });
     const guests = seen.filter((guest) => !unknown.includes(guest));
     // The running guests' diagnostics travel with the heartbeat (guest-diagnostics-sampler.ts).
-    const diagnostics = await diagnosticsSamplerOf(driver, log).sample(guests);
+    const diagnostics = await diagnosticsSamplerOf(driver, log).sample(guests, diagnosticsIntervalMs);
     await reporter.send({ type: 'heartbeat', guests, unknown_guests: unknown.map((guest) => guest.instance_id), uptime: await hostUptime(), diagnostics });
     log.debug('sent heartbeat', { guests: guests.length, unknown_guests: unknown.length });
   } catch (error) {

@@ -135,6 +135,20 @@ describe('scheduling members', () => {
     expect(failed.fault.message).toMatch(/No valid host was found/);
   });
 
+  it('2.64: an anti-affinity group with max_server_per_host 2 puts up to two members on each host, and refuses one too many', async () => {
+    const p = await fresh();
+    const created = await api('POST', GROUPS, { token: p.token, headers: at('2.64'), body: { server_group: { name: uniqueName('sg'), policy: 'anti-affinity', rules: { max_server_per_host: 2 } } } });
+    expect(created.status).toBe(200);
+    expect((await bootInGroup(created.body.server_group.id, 7, p.token)).status).toBe(202);
+    const members = await settledMembers(created.body.server_group.id, 7, p.token);
+    const active = members.filter((s) => s.status === 'ACTIVE');
+    expect(active).toHaveLength(6);
+    const perHost = new Map<string, number>();
+    for (const s of active) perHost.set(s['OS-EXT-SRV-ATTR:host'], (perHost.get(s['OS-EXT-SRV-ATTR:host']) ?? 0) + 1);
+    expect([...perHost.values()]).toEqual([2, 2, 2]);
+    expect(members.find((s) => s.status === 'ERROR')!.fault.message).toMatch(/No valid host was found/);
+  });
+
   it('puts the members of an affinity group on one host, booted at once', async () => {
     const p = await fresh();
     const g = await groupOf(p, 'affinity');

@@ -142,11 +142,11 @@ describe('2.42 / 2.52 / 2.57 / 2.63 / 2.74 / 2.90: what a create takes at each v
     expect((await create('2.52', { tags: Array.from({ length: 51 }, (_, k) => `t${k}`) })).status).toBe(400);
   });
 
-  it('boots with tags, a hostname, trusted certificates, a zone and hints, and shows each from its version', async () => {
+  it('boots with tags, a hostname, a zone and hints, and shows each from its version', async () => {
     const zone = (await show(serverId, '2.1'))['OS-EXT-AZ:availability_zone'];
     const id = await boot(
       '2.100',
-      { tags: ['web', 'prod'], hostname: 'web-1.example.com', trusted_image_certificates: ['cert-a', 'cert-b'], availability_zone: zone },
+      { tags: ['web', 'prod'], hostname: 'web-1.example.com', availability_zone: zone },
       { 'OS-SCH-HNT:scheduler_hints': { same_host: serverId, shop_hint: 'x' } },
     );
     const before = await show(id, '2.51');
@@ -162,7 +162,7 @@ describe('2.42 / 2.52 / 2.57 / 2.63 / 2.74 / 2.90: what a create takes at each v
     const s = await show(id, '2.100');
     expect(s).toMatchObject({
       tags: ['web', 'prod'],
-      trusted_image_certificates: ['cert-a', 'cert-b'],
+      trusted_image_certificates: null,
       server_groups: [],
       locked: false,
       locked_reason: null,
@@ -179,6 +179,21 @@ describe('2.42 / 2.52 / 2.57 / 2.63 / 2.74 / 2.90: what a create takes at each v
     // A server booted without them: null certificates and zone, no hints.
     const plain = await show(serverId, '2.100');
     expect(plain).toMatchObject({ trusted_image_certificates: null, pinned_availability_zone: null, scheduler_hints: {} });
+  });
+
+  it('keeps trusted certificates (2.63) and aborts the build as Nova does when the image cannot be verified (no key manager)', async () => {
+    const res = await create('2.63', { trusted_image_certificates: ['cert-a', 'cert-b'] });
+    expect(res.status).toBe(202);
+    const id = res.body.server.id;
+    booted.push(id);
+    const failed = await settled(id, 'ERROR');
+    expect(failed.fault.message).toBe(
+      `Build of instance ${id} aborted: Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid.`,
+    );
+    expect(await show(id, '2.62')).not.toHaveProperty('trusted_image_certificates');
+    expect((await show(id, '2.63')).trusted_image_certificates).toEqual(['cert-a', 'cert-b']);
+    const actions = await api('GET', `${SERVERS}/${id}/os-instance-actions/${res.headers.get('x-openstack-request-id')}`, { token: adminToken, headers: at('2.84') });
+    expect(actions.body.instanceAction.events[0]).toMatchObject({ event: 'compute__do_build_and_run_instance', result: 'Error' });
   });
 
   it('lets admins ask for a host from 2.74, checked against the hosts; 403 for others', async () => {

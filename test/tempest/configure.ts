@@ -150,15 +150,18 @@ const yamlAccounts = (accounts: Account[]) =>
 /**
  * The networks tempest's servers use when Neutron is on: a shared tenant network every test
  * project may boot on (`[compute] fixed_network_name`), and an external network for floating
- * IPs (`[network] public_network_id`, the os-floating-ips pool). Made as admin through the
+ * IPs (`[network] public_network_id`, the os-floating-ips pool) with a router between them. Made as admin through the
  * Network API; the fake driver plugs nothing, so no address here is ever routed.
  */
 async function createTestNetworks(apiUrl: string, adminToken: string, prefix: string, suffix: string) {
   const net = `${apiUrl}/networking/v2.0`;
   const { network: shared } = await call('POST', `${net}/networks`, adminToken, { network: { name: `${prefix}shared-${suffix}`, shared: true } });
-  await call('POST', `${net}/subnets`, adminToken, { subnet: { network_id: shared.id, ip_version: 4, cidr: '10.251.0.0/22', name: `${prefix}shared-subnet` } });
+  const { subnet } = await call('POST', `${net}/subnets`, adminToken, { subnet: { network_id: shared.id, ip_version: 4, cidr: '10.251.0.0/22', name: `${prefix}shared-subnet` } });
   const { network: pub } = await call('POST', `${net}/networks`, adminToken, { network: { name: `${prefix}public-${suffix}`, 'router:external': true } });
   await call('POST', `${net}/subnets`, adminToken, { subnet: { network_id: pub.id, ip_version: 4, cidr: '198.18.250.0/24', name: `${prefix}public-subnet`, enable_dhcp: false } });
+  // Floating IPs reach the shared network's ports through a router with its gateway on the public network.
+  const { router } = await call('POST', `${net}/routers`, adminToken, { router: { name: `${prefix}router-${suffix}`, external_gateway_info: { network_id: pub.id } } });
+  await call('PUT', `${net}/routers/${router.id}/add_router_interface`, adminToken, { subnet_id: subnet.id });
   return { shared: shared as { id: string; name: string }, pub: pub as { id: string; name: string } };
 }
 

@@ -26,6 +26,7 @@ import { resourceLinks } from './links.js';
 import { requestedDestination } from './requested-destination.js';
 import { joinRefusal, requestedPlacement } from './scheduler-hints.js';
 import { standardImageProperties } from './server-image-properties.js';
+import { abortBuilds, needsVerification, signatureFailure } from './trusted-certificates.js';
 import { flavorVisibleTo } from './policy.js';
 import { allocatePorts, resolveNics, resolveSecurityGroups, type NicRequest } from './server-networks.js';
 
@@ -269,11 +270,15 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
       recordAction(newAction({ instanceId: i.id, action: 'create', requestId: req.requestId, userId: req.auth.user_id, projectId: req.auth.project_id }, now)),
     ),
   );
-  await Promise.all(
-    instances.map((i) =>
-      sendMessage(config().SCHEDULER_QUEUE_URL, SchedulerMessageSchema, { type: 'build', request_id: req.requestId, instance_id: i.id }),
-    ),
-  );
+  if (needsVerification(instances[0])) {
+    await abortBuilds(instances, signatureFailure(image), req.requestId, now);
+  } else {
+    await Promise.all(
+      instances.map((i) =>
+        sendMessage(config().SCHEDULER_QUEUE_URL, SchedulerMessageSchema, { type: 'build', request_id: req.requestId, instance_id: i.id }),
+      ),
+    );
+  }
 
   if (truthy(server.return_reservation_id)) return json(202, { reservation_id: reservationId });
   const first = instances[0];

@@ -4,6 +4,7 @@ import { ApiError, BadRequest, Conflict, NotFound } from '../../../../shared/err
 import { validate } from '../../http/body.js';
 import type { ApiRequest, ApiResponse } from '../../http/types.js';
 import { AssociateFailed, associateFloatingIp, disassociateFloatingIp, floatingIpByAddress, instanceIdOfFloatingIp } from '../network-proxy/floating-ip-api.js';
+import { Microversion } from '../microversion.js';
 import { loadInstance } from '../server-access.js';
 import type { ServerAction } from './server-action.js';
 
@@ -11,14 +12,14 @@ import type { ServerAction } from './server-action.js';
  * `addFloatingIp` / `removeFloatingIp` (floating_ips.py FloatingIPActionController): Nova's
  * deprecated floating IP actions, 2.1 to 2.43; from 2.44 there is no such action.
  */
-const LAST_VERSION_WITH_ACTIONS = '2.43';
+const lastVersionWithActions = Microversion.parse('2.43');
 
 const ipAddress = z.string().refine((a) => isIP(a) !== 0, { message: "is not a 'ip-address'" });
 const AddBody = z.strictObject({ address: ipAddress, fixed_address: ipAddress.optional() });
 const RemoveBody = z.strictObject({ address: ipAddress });
 
 function checkVersion(req: ApiRequest, action: string) {
-  if (req.microversion.atLeast('2.44')) throw new NotFound(`There is no such action: ${action}`);
+  if (!lastVersionWithActions.atLeast(req.microversion.toString())) throw new NotFound(`There is no such action: ${action}`);
 }
 
 /** The server's fixed addresses, from its network info (the addresses Nova caches for it). */
