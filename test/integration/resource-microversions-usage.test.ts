@@ -149,3 +149,13 @@ describe('os-migrations: 2.59, 2.66, 2.80 parameters', () => {
     expect((await compute('DELETE', `${base}/1`, '2.23')).status).toBe(404);
   });
 });
+
+describe('os-hosts: gone from 2.43', () => {
+  it('answers at 2.42 and is a bare 404 from 2.43, every route of it', async () => {
+    expect(((await compute('GET', '/os-hosts', '2.42')).body.hosts as Body[]).map((h) => h.host_name)).toContain(host);
+    expect((await compute('GET', `/os-hosts/${host}`, '2.42')).status).toBe(200);
+    for (const [method, path, body] of [['GET', '/os-hosts', undefined], ['GET', `/os-hosts/${host}`, undefined], ['PUT', `/os-hosts/${host}`, { status: 'enable' }], ['GET', `/os-hosts/${host}/reboot`, undefined]] as const) {
+      expect((await compute(method, path, '2.43', { body })).body, `${method} ${path}`).toEqual({ itemNotFound: { code: 404, message: 'The resource could not be found.' } });
+    }
+  });
+});

@@ -12,8 +12,8 @@ import { api, cloud, issueToken, waitFor } from '../support/cloud.js';
 import { newInstance, retireHost, uniqueName } from '../support/fixtures.js';
 import { uploadTestImage } from '../support/images.js';
 import { createProjectMember, type ProjectMember } from '../support/projects.js';
-import { buildTestGuest, killQemusOf, startQemuAgent, stopAgent } from '../support/qemu-agents.js';
-import { startTestAgent } from '../support/test-agents.js';
+import { buildTestGuest, killQemusOf, stopAgent } from '../support/qemu-agents.js';
+import { startCloudAgent } from '../support/test-agents.js';
 
 /**
  * GET /servers/{id}/diagnostics: figures the host agent samples at each heartbeat (QMP and /proc
@@ -33,6 +33,9 @@ let other: ProjectMember;
 const agents: ChildProcess[] = [];
 const hosts: string[] = [];
 const servers: string[] = [];
+
+/** Samples at every heartbeat (2 s), not every 30 s as by default, so the tests see two samples soon. */
+const SAMPLING = ['--heartbeat-interval-seconds', '2', '--diagnostics-interval-seconds', '0'];
 
 const diagnostics = (id: string, version: string, token = adminToken) => api('GET', `${SERVERS}/${id}/diagnostics`, { token, headers: at(version) });
 
@@ -109,7 +112,7 @@ describe('server diagnostics on a fake-driver host', () => {
 
   beforeAll(async () => {
     hosts.push(host);
-    agents.push(startTestAgent({ host, zone, vcpus: 4, memoryMb: 4096, diskGb: 40, stateDir }));
+    agents.push(startCloudAgent({ host, baseDir: stateDir, logLevel: 'WARN', extraArgs: ['--az', zone, '--vcpus', '4', '--memory-mb', '4096', '--disk-gb', '40', ...SAMPLING] }));
     const [imageId, networkId] = await Promise.all([uploadTestImage(uniqueName('diag-image'), adminToken), network('10.91.0.0/28')]);
     await waitFor('the fake host registered', async () => !!(await getHost(host)), 60_000);
     const server = await boot({ imageRef: imageId, availability_zone: zone, networks: [{ uuid: networkId }] });
@@ -197,7 +200,10 @@ describe.skipIf(!!qemuSkip)(`server diagnostics of a real QEMU guest${qemuSkip ?
     // As root the agent gets a namespace of the cloud's networks, and the guest a real tap.
     const net = (await canMakeNamespaces()).ok ? await addHost(topologyFor(cloud().stateDir), `qd${suffix}`, 160) : undefined;
     const guestImage = await buildTestGuest();
-    agents.push(startQemuAgent({ host, zone, baseDir: stateDir, heartbeatSeconds: 2, network: net }));
+    const networkArgs = net ? ['--netns', net.netns, '--tunnel-ip', net.tunnelIp, '--underlay-dev', net.underlayDev, '--external-bridge', net.externalBridge] : [];
+    agents.push(
+      startCloudAgent({ host, driver: 'qemu', imageBucket: cloud().imageBucket, baseDir: stateDir, logLevel: 'INFO', extraArgs: ['--az', zone, '--virt-type', 'qemu', ...SAMPLING, ...networkArgs] }),
+    );
     const created = await api('POST', '/image/v2/images', { token: adminToken, body: { name: uniqueName('diag-guest'), disk_format: 'qcow2', container_format: 'bare', visibility: 'public' } });
     // Larger than the API takes itself: the front puts it into storage and the image-data function files it.
     const put = await api('PUT', `/image/v2/images/${created.body.id}/file`, { token: adminToken, rawBody: readFileSync(guestImage), headers: { 'Content-Type': 'application/octet-stream' } });

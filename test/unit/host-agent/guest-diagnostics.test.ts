@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { legacyDiagnostics, standardDiagnostics } from '../../../functions/api/compute/views/server-diagnostics-view.js';
 import { guestDiskName } from '../../../host-agent/drivers/qemu/guest-diagnostics.js';
-import { withRates } from '../../../host-agent/guest-diagnostics-sampler.js';
+import { FakeDriver } from '../../../host-agent/drivers/fake.js';
+import { DiagnosticsSampler, withRates } from '../../../host-agent/guest-diagnostics-sampler.js';
+import { guestSpec } from './support.js';
 import type { GuestDiagnostics } from '../../../shared/domain/guest-diagnostics.js';
 
 const nic = { device: 'tap0123456789a', mac_address: 'fa:16:3e:00:00:01', rx_octets: 1000, rx_packets: 10, rx_errors: 0, rx_drop: 0, tx_octets: 500, tx_packets: 5, tx_errors: 0, tx_drop: 0 };
@@ -72,5 +74,25 @@ describe('the diagnostics views', () => {
       disk_details: [{ read_bytes: 4096, read_requests: 1, write_bytes: 0, write_requests: 0, errors_count: 0 }],
       nic_details: [{ mac_address: nic.mac_address, rx_octets: 2070139, rx_errors: 0, rx_drop: 0, rx_packets: 10, rx_rate: null, tx_octets: 500, tx_errors: 0, tx_drop: 0, tx_packets: 5, tx_rate: null }],
     });
+  });
+});
+
+describe('DiagnosticsSampler', () => {
+  it('samples running guests at most once per interval, and none that do not run', async () => {
+    const driver = new FakeDriver({ inventory: { vcpus: 4, memory_mb: 4096, disk_gb: 40 } });
+    await driver.init([]);
+    const [a, b] = [guestSpec({ hostname: 'a' }), guestSpec({ hostname: 'b' })];
+    await driver.spawn(a);
+    await driver.spawn(b);
+    await driver.powerOff(b.instance_id, 0);
+    const sampler = new DiagnosticsSampler(driver, { debug: () => undefined });
+    const first = await sampler.sample(await driver.listGuests(), 30_000);
+    expect(first.map((s) => s.instance_id)).toEqual([a.instance_id]);
+    expect(first[0]).toMatchObject({ driver: 'fake', hypervisor: 'fake', power_state: 1, memory: { maximum_kib: a.flavor.ram * 1024 } });
+    expect(await sampler.sample(await driver.listGuests(), 30_000)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await sampler.sample(await driver.listGuests(), 0);
+    expect(again).toHaveLength(1);
+    expect(again[0].cpus[0].utilisation).toEqual(expect.any(Number));
   });
 });
