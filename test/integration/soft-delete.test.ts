@@ -189,6 +189,13 @@ describe('deleted servers in lists', () => {
     const refused = await api('GET', '/compute/v2.1/servers?vm_state=deleted', { token: memberToken, headers: { 'OpenStack-API-Version': 'compute 2.83' } });
     expect(refused.status).toBe(403);
 
+    // Usage counts it up to its deletion.
+    const usage = (await api('GET', `/compute/v2.1/os-simple-tenant-usage/${member.projectId}?start=${since.replace(/Z$/, '')}`, { token: adminToken })).body.tenant_usage;
+    const row = usage.server_usages.find((u: Server) => u.instance_id === id);
+    expect(row).toMatchObject({ state: 'terminated', name: 'listed-deleted' });
+    expect(Date.parse(`${row.ended_at}Z`)).toBeGreaterThan(Date.parse(`${row.started_at}Z`));
+    expect(usage.server_usages.find((u: Server) => u.instance_id === live)).toMatchObject({ state: 'active', ended_at: null });
+
     await softApi('POST', `/servers/${live}/action`, memberToken, { forceDelete: null });
     await gone(live);
   });
