@@ -49,7 +49,7 @@ export const computeFeatures: Record<string, boolean | string> = {
   snapshot: true, // server-actions/create-image.ts
   config_drive: true, // server-create.ts (the agent always attaches one, as force_config_drive)
   enable_instance_password: true, // adminPass in the create and rebuild responses
-  interface_attach: true, // attach-interfaces.ts (its tests also need neutron, off below)
+  interface_attach: true, // attach-interfaces.ts
   metadata_service: true, // host-agent/metadata/ (only checked with validation, off below)
   disk_config: false, // OS-DCF:diskConfig is accepted but always MANUAL: no AUTO partition resize
   change_password: false, // no changePassword action
@@ -168,7 +168,7 @@ async function createTestNetworks(apiUrl: string, adminToken: string, prefix: st
 export async function configureTempest(
   cloud: CloudEndpoint,
   dir: string,
-  o: { concurrency: number; prefix: string; vncConsole?: boolean; neutron?: boolean },
+  o: { concurrency: number; prefix: string; vncConsole?: boolean },
 ): Promise<TempestWorkspace> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -186,7 +186,7 @@ export async function configureTempest(
   const image = await uploadImage(cloud.apiUrl, adminToken, `${o.prefix}image-${suffix}`);
   const imageAlt = await uploadImage(cloud.apiUrl, adminToken, `${o.prefix}image-alt-${suffix}`);
   const versions = await computeMicroversions(cloud.apiUrl);
-  const networks = o.neutron ? await createTestNetworks(cloud.apiUrl, adminToken, o.prefix, suffix) : undefined;
+  const networks = await createTestNetworks(cloud.apiUrl, adminToken, o.prefix, suffix);
 
   const accountsFile = join(dir, 'etc', 'accounts.yaml');
   writeFileSync(accountsFile, yamlAccounts(accounts), { mode: 0o600 });
@@ -210,13 +210,9 @@ export async function configureTempest(
       },
       identity: { uri_v3: cloud.authUrl, auth_version: 'v3', region: 'RegionOne', v3_endpoint_type: 'public', admin_role: 'admin' },
       'identity-feature-enabled': { api_v2: false, api_v3: true },
-      service_available: { nova: true, glance: true, neutron: !!networks, cinder: false, swift: false, heat: false, horizon: false },
-      ...(networks
-        ? {
-            network: { public_network_id: networks.pub.id, floating_network_name: networks.pub.name, project_network_cidr: '10.100.0.0/16', project_network_mask_bits: 28 },
-            'network-feature-enabled': { ipv6: false, port_security: true, floating_ips: true },
-          }
-        : {}),
+      service_available: { nova: true, glance: true, neutron: true, cinder: false, swift: false, heat: false, horizon: false },
+      network: { public_network_id: networks.pub.id, floating_network_name: networks.pub.name, project_network_cidr: '10.100.0.0/16', project_network_mask_bits: 28 },
+      'network-feature-enabled': { ipv6: false, port_security: true, floating_ips: true },
       compute: {
         image_ref: image,
         image_ref_alt: imageAlt,
@@ -229,7 +225,7 @@ export async function configureTempest(
         build_timeout: 120,
         build_interval: 1,
         min_compute_nodes: 1,
-        ...(networks ? { fixed_network_name: networks.shared.name } : {}),
+        fixed_network_name: networks.shared.name,
       },
       'compute-feature-enabled': { ...computeFeatures, vnc_console: o.vncConsole ?? false, scheduler_enabled_filters: await schedulerFilters() },
       image: { region: 'RegionOne', endpoint_type: 'publicURL', build_timeout: 120 },

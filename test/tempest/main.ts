@@ -2,7 +2,7 @@
  * `npm run tempest`: upstream tempest's compute API tests (`tempest.api.compute`) against a local
  * cloud, less the tests in exclude-list.txt. Fails when any test that runs fails.
  *
- *   npm run tempest [-- --cloud DIR] [--driver fake|qemu] [--regex R] [--concurrency N] [--name NAME]
+ *   npm run tempest [-- --cloud DIR] [--driver fake|qemu] [--regex R] [--concurrency N] [--name NAME] [--exclude-list FILE]
  *
  * Without --cloud it starts a fresh cloud of its own (fake driver unless --driver qemu, free
  * port) and stops it after. With the QEMU driver the guests run, so the VNC console tests run
@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '2' },
     name: { type: 'string', default: 'full' },
     driver: { type: 'string', default: 'fake' },
-    neutron: { type: 'boolean', default: false },
+    'exclude-list': { type: 'string' },
   },
 });
 
@@ -70,11 +70,11 @@ async function main(): Promise<number> {
   }
   try {
     const workspace = join(resultsDir, args.name!);
-    await configureTempest(info, workspace, { concurrency, prefix: `tempest-${args.name}-`, vncConsole: driver === 'qemu', neutron: args.neutron });
+    await configureTempest(info, workspace, { concurrency, prefix: `tempest-${args.name}-`, vncConsole: driver === 'qemu' });
     say(`workspace ${workspace}; running ${args.regex} at concurrency ${concurrency}`);
     const trustedCertificates = driver === 'qemu' ? consoleCertificates(stateDir, workspace) : undefined;
     if (trustedCertificates) say(`tempest trusts the agents' console certificates in ${trustedCertificates} (in a mount namespace of its own)`);
-    const result = await runTempest({ name: args.name!, workspace, regex: args.regex!, concurrency, trustedCertificates, echo: (c) => process.stdout.write(c) });
+    const result = await runTempest({ name: args.name!, workspace, regex: args.regex!, concurrency, trustedCertificates, excludeList: args['exclude-list'], echo: (c) => process.stdout.write(c) });
     say(summary(result));
     say(`results: ${join(resultsDir, `${args.name}.json`)}`);
     if (result.passed === 0 && result.exitCode !== 0) return result.exitCode; // tempest did not run at all

@@ -33,7 +33,11 @@ export class Router {
           return '([^/]+)';
         })
         .join('/');
-      return { route, names, pattern: new RegExp(`^${source}/?$`) };
+      // Nova's routes (the `routes` library) match a resource's path exactly: `/servers/` or
+      // `/os-simple-tenant-usage/` (an empty id) is a 404; its version documents and the other
+      // services take one trailing slash.
+      const trailingSlash = route.service === 'compute' && !route.public ? '' : '/?';
+      return { route, names, pattern: new RegExp(`^${source}${trailingSlash}$`) };
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { legacyDiagnostics, standardDiagnostics } from '../../../functions/api/compute/views/server-diagnostics-view.js';
+import { legacyDiagnostics, standardDiagnostics, unsampledLegacyDiagnostics, unsampledStandardDiagnostics } from '../../../functions/api/compute/views/server-diagnostics-view.js';
 import { guestDiskName } from '../../../host-agent/drivers/qemu/guest-diagnostics.js';
 import { FakeDriver } from '../../../host-agent/drivers/fake.js';
 import { DiagnosticsSampler, withRates } from '../../../host-agent/guest-diagnostics-sampler.js';
@@ -94,5 +94,20 @@ describe('DiagnosticsSampler', () => {
     const again = await sampler.sample(await driver.listGuests(), 0);
     expect(again).toHaveLength(1);
     expect(again[0].cpus[0].utilisation).toEqual(expect.any(Number));
+  });
+});
+
+describe('the diagnostics views before a first sample', () => {
+  const guest = { power_state: 1, vcpus: 2, ram_mb: 512, launched_at: '2026-06-01T12:00:00.000Z', config_drive: true, mac_addresses: ['fa:16:3e:00:00:01'], hypervisor: 'qemu' };
+
+  it('below 2.48: the memory, the one figure known', () => {
+    expect(unsampledLegacyDiagnostics(guest)).toEqual({ memory: 524288 });
+  });
+
+  it('from 2.48: every field, the counters null', () => {
+    const d = unsampledStandardDiagnostics(guest, Date.parse('2026-06-01T12:00:42.000Z'));
+    expect(d).toMatchObject({ state: 'running', driver: 'libvirt', hypervisor: 'qemu', uptime: 42, num_cpus: 2, num_disks: 2, num_nics: 1, memory_details: { maximum: 512, used: null } });
+    expect(d.cpu_details).toEqual([{ id: 0, time: null, utilisation: null }, { id: 1, time: null, utilisation: null }]);
+    expect(d.nic_details[0]).toMatchObject({ mac_address: 'fa:16:3e:00:00:01', rx_octets: null, tx_rate: null });
   });
 });

@@ -61,3 +61,47 @@ export function standardDiagnostics(d: GuestDiagnostics, now = Date.now()) {
     })),
   };
 }
+
+/** What an instance record says of its guest, for the answer before its host's first sample. */
+export interface UnsampledGuest {
+  power_state: number;
+  vcpus: number;
+  ram_mb: number;
+  launched_at: string | null;
+  config_drive: boolean;
+  mac_addresses: string[];
+  /** The host's virt_type (kvm, qemu, fake). */
+  hypervisor: string;
+}
+
+/** Before the first sample (a guest just booted, ~ one heartbeat): libvirt's `memory`, the one figure known without asking the guest. */
+export const unsampledLegacyDiagnostics = (g: UnsampledGuest): Record<string, number> => ({ memory: g.ram_mb * 1024 });
+
+/**
+ * Before the first sample, from 2.48: every field, the counters null, as Nova answers while a
+ * hypervisor's figures are not in yet (its Xen driver did for a guest's first seconds; the schema
+ * allows null for each). Uptime counts from the launch.
+ */
+export function unsampledStandardDiagnostics(g: UnsampledGuest, now = Date.now()) {
+  const launched = g.launched_at ? Date.parse(g.launched_at) : NaN;
+  const disk = { read_bytes: null, read_requests: null, write_bytes: null, write_requests: null, errors_count: null };
+  return {
+    state: powerStateName(g.power_state),
+    driver: 'libvirt',
+    hypervisor: g.hypervisor,
+    hypervisor_os: 'linux',
+    uptime: Number.isFinite(launched) ? Math.max(0, Math.floor((now - launched) / 1000)) : null,
+    config_drive: g.config_drive,
+    num_cpus: g.vcpus,
+    num_disks: g.config_drive ? 2 : 1,
+    num_nics: g.mac_addresses.length,
+    memory_details: { maximum: g.ram_mb, used: null },
+    cpu_details: Array.from({ length: g.vcpus }, (_, id) => ({ id, time: null, utilisation: null })),
+    disk_details: g.config_drive ? [disk, disk] : [disk],
+    nic_details: g.mac_addresses.map((mac_address) => ({
+      mac_address,
+      rx_octets: null, rx_errors: null, rx_drop: null, rx_packets: null, rx_rate: null,
+      tx_octets: null, tx_errors: null, tx_drop: null, tx_packets: null, tx_rate: null,
+    })),
+  };
+}
