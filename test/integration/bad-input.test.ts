@@ -280,6 +280,14 @@ describe('bad input', () => {
       expect(res.headers.get('x-subject-token')).toBeNull();
     });
 
+    it('refuses a domain- or system-scoped token with 401, as Keystone does a user without a role there (Horizon then scopes to a project)', async () => {
+      const password = { user: { name: member.username, domain: { id: 'default' }, password: member.password } };
+      for (const scope of [{ domain: { id: 'default' } }, { system: { all: true } }]) {
+        const res = await api('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['password'], password }, scope } } });
+        expectKeystoneError(res, 401, 'Unauthorized');
+      }
+    });
+
     it('refuses an unknown user with the same 401 as a wrong password', async () => {
       const res = await api('POST', '/identity/v3/auth/tokens', {
         body: { auth: { identity: { methods: ['password'], password: { user: { name: `nobody-${suffix}`, domain: { id: 'default' }, password: 'x' } } } } },

@@ -251,7 +251,7 @@ describe('createImage and the openstack CLI', () => {
     expect(events.map((e) => e.Action)).toEqual(['unlock', 'lock', 'resume', 'suspend', 'unpause', 'pause', 'reboot', 'reboot', 'start', 'stop', 'create']);
     const shown = await openstackJson(['server', 'event', 'show', id, String(events[2]['Request ID'])]);
     expect(String(JSON.stringify(shown))).toContain('compute_resume_instance');
-  });
+  }, 180_000); // thirteen CLI runs, each a Python start-up of seconds on a loaded machine
 
   it('server image create --wait gives an active image that boots', async () => {
     const id = await boot(uniqueName('snap'));

@@ -98,7 +98,9 @@ async function passwordUser(ref: z.infer<typeof NamedRefSchema> & { password: st
 async function scopeProject(auth: AuthRequest, user: User, parent?: TokenContext): Promise<Project> {
   const scope = auth.scope === 'unscoped' ? undefined : auth.scope;
   if (scope?.domain || scope?.system !== undefined || scope?.['OS-TRUST:trust'] !== undefined) {
-    throw new BadRequest('Only project-scoped tokens are supported: scope the request to a project.');
+    // Keystone's answer to a user with no role on the domain or system asked for: clients such as
+    // Horizon then scope to a project instead.
+    throw new Unauthorized('Only project-scoped tokens are supported: scope the request to a project.');
   }
   let project: Project | undefined;
   if (scope?.project) {
