@@ -40,6 +40,9 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): Promise<voi
 
 export async function beat({ driver, state, reporter, log, diagnosticsIntervalMs }: HeartbeatOptions): Promise<void> {
   try {
+    // The power states are as of the listing: a later stamp would let them overwrite what a
+    // guest's own report (spawned, action done) wrote while the diagnostics were being sampled.
+    const listedAt = new Date().toISOString();
     const seen = await syncPowerStates(driver, state, log);
     // A guest the hypervisor runs and the agent never built (or forgot) is reported, never killed.
     const unknown = seen.filter((guest) => !state.guest(guest.instance_id));
@@ -47,7 +50,7 @@ export async function beat({ driver, state, reporter, log, diagnosticsIntervalMs
     const guests = seen.filter((guest) => !unknown.includes(guest));
     // The running guests' diagnostics travel with the heartbeat (guest-diagnostics-sampler.ts).
     const diagnostics = await diagnosticsSamplerOf(driver, log).sample(guests, diagnosticsIntervalMs);
-    await reporter.send({ type: 'heartbeat', guests, unknown_guests: unknown.map((guest) => guest.instance_id), uptime: await hostUptime(), diagnostics });
+    await reporter.send({ type: 'heartbeat', guests, unknown_guests: unknown.map((guest) => guest.instance_id), uptime: await hostUptime(), diagnostics }, listedAt);
     log.debug('sent heartbeat', { guests: guests.length, unknown_guests: unknown.length });
   } catch (error) {
     log.warn('could not send heartbeat', { error: error as Error });

@@ -29,7 +29,8 @@ export class Reporter {
     readonly host: string,
   ) {}
 
-  send(body: ReportBody): Promise<void> {
-    return this.sink.send({ ...body, host: this.host, at: new Date().toISOString() } as ConductorReport);
+  /** `at` is now unless given: a report of what was seen earlier (a heartbeat's power states) says when it was seen. */
+  send(body: ReportBody, at = new Date().toISOString()): Promise<void> {
+    return this.sink.send({ ...body, host: this.host, at } as ConductorReport);
   }
 }

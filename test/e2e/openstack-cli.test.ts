@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeQcow2, makeSshKey } from '../support/cli-artifacts.js';
-import { createProjectUser, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
+import { openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
 
 /**
  * The boot path a user walks with the real `openstack` CLI, in order, against the shared cloud:
@@ -157,7 +157,12 @@ describe('the openstack CLI against the local cloud', () => {
   });
 
   it("hides one project's server from another project's user", async () => {
-    const outsider: Credentials = await createProjectUser(`e2e-cli-outsider-${suffix}`);
+    // The project, user and role as an operator makes them, with the CLI.
+    const name = `e2e-cli-outsider-${suffix}`;
+    const outsider: Credentials = { username: name, password: `pw-${suffix}`, project: name };
+    await openstack(['project', 'create', '--domain', 'default', name]);
+    await openstack(['user', 'create', '--domain', 'default', '--project', name, '--password', outsider.password, name]);
+    await openstack(['role', 'add', '--project', name, '--user', name, 'member']);
     const server = await openstackJson(['server', 'create', '--flavor', 'm1.tiny', '--image', imageName, '--wait', secretName]);
     const id = String(server.id);
     cleanup.push(id);

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { issuePasswordToken, type Credentials } from '../../infra/local/password-token.js';
 import { handlerEnvironment } from '../../infra/local/state-dir.js';
+import { createProjectMember } from './projects.js';
 
 const run = promisify(execFile);
 
@@ -83,13 +84,10 @@ export async function api(
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-/** Creates a project and a member user in it (as admin, with the CLI) and returns their credentials. */
+/** Creates a project and a user in it with `role` (as admin, through the Identity API) and returns their credentials. */
 export async function createProjectUser(name: string, role = 'member'): Promise<Credentials> {
-  const password = `pw-${name}-${Math.random().toString(36).slice(2)}`;
-  await openstack(['project', 'create', '--domain', 'default', name]);
-  await openstack(['user', 'create', '--domain', 'default', '--project', name, '--password', password, name]);
-  await openstack(['role', 'add', '--project', name, '--user', name, role]);
-  return { username: name, password, project: name };
+  const { username, password, project } = await createProjectMember(name, await issueToken(), role);
+  return { username, password, project };
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
