@@ -38,6 +38,21 @@ export const TaskState = {
   DELETING: 'deleting',
   SOFT_DELETING: 'soft-deleting',
   RESTORING: 'restoring',
+  RESIZE_PREP: 'resize_prep',
+  RESIZE_MIGRATING: 'resize_migrating',
+  RESIZE_MIGRATED: 'resize_migrated',
+  RESIZE_FINISH: 'resize_finish',
+  RESIZE_REVERTING: 'resize_reverting',
+  RESIZE_CONFIRMING: 'resize_confirming',
+  MIGRATING: 'migrating',
+  REBUILD_SPAWNING: 'rebuild_spawning',
+  RESCUING: 'rescuing',
+  UNRESCUING: 'unrescuing',
+  SHELVING: 'shelving',
+  SHELVING_IMAGE_PENDING_UPLOAD: 'shelving_image_pending_upload',
+  SHELVING_IMAGE_UPLOADING: 'shelving_image_uploading',
+  SHELVING_OFFLOADING: 'shelving_offloading',
+  UNSHELVING: 'unshelving',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
@@ -52,6 +67,8 @@ export const PowerState = {
 } as const;
 export type PowerState = (typeof PowerState)[keyof typeof PowerState];
 
+const RESIZING = { resize_prep: 'RESIZE', resize_migrating: 'RESIZE', resize_migrated: 'RESIZE', resize_finish: 'RESIZE' };
+
 /** nova/api/openstack/common.py _STATE_MAP: vm_state → { task_state | 'default' → status }. */
 const STATUS_MAP: Record<VmState, Record<string, string>> = {
   active: {
@@ -59,14 +76,17 @@ const STATUS_MAP: Record<VmState, Record<string, string>> = {
     rebooting: 'REBOOT',
     rebooting_hard: 'HARD_REBOOT',
     rebuilding: 'REBUILD',
+    rebuild_spawning: 'REBUILD',
+    migrating: 'MIGRATING',
+    ...RESIZING,
   },
   building: { default: 'BUILD' },
-  stopped: { default: 'SHUTOFF', rebuilding: 'REBUILD' },
-  resized: { default: 'VERIFY_RESIZE' },
-  paused: { default: 'PAUSED' },
+  stopped: { default: 'SHUTOFF', rebuilding: 'REBUILD', rebuild_spawning: 'REBUILD', ...RESIZING },
+  resized: { default: 'VERIFY_RESIZE', resize_reverting: 'REVERT_RESIZE' },
+  paused: { default: 'PAUSED', migrating: 'MIGRATING' },
   suspended: { default: 'SUSPENDED' },
   rescued: { default: 'RESCUE' },
-  error: { default: 'ERROR', rebuilding: 'REBUILD' },
+  error: { default: 'ERROR', rebuilding: 'REBUILD', rebuild_spawning: 'REBUILD' },
   deleted: { default: 'DELETED' },
   'soft-delete': { default: 'SOFT_DELETED' },
   shelved: { default: 'SHELVED' },
@@ -134,6 +154,20 @@ export const allowedStates = {
   triggerCrashDump: { vmStates: [VmState.ACTIVE, VmState.PAUSED, VmState.RESCUED, VmState.RESIZED, VmState.ERROR], taskStates: NO_TASK },
   restore: { vmStates: [VmState.SOFT_DELETED], taskStates: NO_TASK },
   forceDelete: { vmStates: null, taskStates: NO_TASK },
+  /** Also cold migrate, which Nova implements as a resize to the same flavor. */
+  resize: { vmStates: [VmState.ACTIVE, VmState.STOPPED], taskStates: NO_TASK },
+  confirmResize: { vmStates: [VmState.RESIZED], taskStates: NO_TASK },
+  revertResize: { vmStates: [VmState.RESIZED], taskStates: NO_TASK },
+  liveMigrate: { vmStates: [VmState.ACTIVE, VmState.PAUSED], taskStates: NO_TASK },
+  liveMigrateForceComplete: { vmStates: [VmState.ACTIVE], taskStates: [TaskState.MIGRATING] },
+  liveMigrateAbort: { vmStates: null, taskStates: [TaskState.MIGRATING] },
+  /** Nova checks no task state for evacuate (task_state=None): the host is gone, so may be the task. */
+  evacuate: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR], taskStates: null },
+  shelve: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED], taskStates: NO_TASK },
+  shelveOffload: { vmStates: [VmState.SHELVED], taskStates: NO_TASK },
+  unshelve: { vmStates: [VmState.SHELVED, VmState.SHELVED_OFFLOADED], taskStates: NO_TASK },
+  rescue: { vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR], taskStates: NO_TASK },
+  unrescue: { vmStates: [VmState.RESCUED], taskStates: NO_TASK },
 } as const satisfies Record<string, AllowedStates>;
 
 export type StateRule = keyof typeof allowedStates;
@@ -171,6 +205,19 @@ export const InstanceActionName = {
   ATTACH_INTERFACE: 'attach_interface',
   DETACH_INTERFACE: 'detach_interface',
   TRIGGER_CRASH_DUMP: 'trigger_crash_dump',
+  RESIZE: 'resize',
+  MIGRATE: 'migrate',
+  CONFIRM_RESIZE: 'confirmResize',
+  REVERT_RESIZE: 'revertResize',
+  LIVE_MIGRATION: 'live-migration',
+  LIVE_MIGRATION_FORCE_COMPLETE: 'live_migration_force_complete',
+  LIVE_MIGRATION_CANCEL: 'live_migration_cancel',
+  EVACUATE: 'evacuate',
+  SHELVE: 'shelve',
+  SHELVE_OFFLOAD: 'shelveOffload',
+  UNSHELVE: 'unshelve',
+  RESCUE: 'rescue',
+  UNRESCUE: 'unrescue',
   /** Not Nova's: a console session the host's proxy opened (recorded by the conductor from the host's report). */
   CONSOLE: 'console',
 } as const;
@@ -197,6 +244,20 @@ export const ACTION_EVENTS: Record<InstanceActionName, string | null> = {
   attach_interface: 'compute_attach_interface',
   detach_interface: 'compute_detach_interface',
   trigger_crash_dump: 'compute_trigger_crash_dump',
+  /** Nova records several events per move (prep_resize, resize_instance, finish_resize); this is the first. */
+  resize: 'compute_prep_resize',
+  migrate: 'compute_prep_resize',
+  confirmResize: 'compute_confirm_resize',
+  revertResize: 'compute_revert_resize',
+  'live-migration': 'compute_live_migration',
+  live_migration_force_complete: 'compute_live_migration_force_complete',
+  live_migration_cancel: 'compute_live_migration_abort',
+  evacuate: 'compute_rebuild_instance',
+  shelve: 'compute_shelve_instance',
+  shelveOffload: 'compute_shelve_offload_instance',
+  unshelve: 'compute_unshelve_instance',
+  rescue: 'compute_rescue_instance',
+  unrescue: 'compute_unrescue_instance',
   /** Starts when the proxy accepts the token, finishes when the session ends. */
   console: 'compute_console_connect',
 };
