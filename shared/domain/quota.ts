@@ -37,6 +37,9 @@ export type QuotaLimits = z.infer<typeof QuotaLimitsSchema>;
 /** A limit as a condition can use it: unlimited as a number no usage reaches. */
 export const enforceable = (limit: number) => (limit < 0 ? Number.MAX_SAFE_INTEGER : limit);
 
+/** The limits a server counts against (instances, cores, ram), unlimited ones as a bound no count reaches. */
+export const serverLimits = (l: ComputeLimits) => ({ instances: enforceable(l.instances), cores: enforceable(l.cores), ram: enforceable(l.ram) });
+
 /**
  * What a project holds, in the item at keys.quotaUsage(projectId). The servers code updates it
  * in the same transaction that creates or deletes an instance; a missing item means zero usage.

@@ -4,7 +4,7 @@ import { config } from '../../../shared/config.js';
 import { zoneOf } from '../../../shared/domain/host.js';
 import { imageMetaOf, type Instance } from '../../../shared/domain/instance.js';
 import { TaskState, VmState } from '../../../shared/domain/instance-states.js';
-import { enforceable, type ComputeLimits } from '../../../shared/domain/quota.js';
+import { enforceable, serverLimits, type ComputeLimits } from '../../../shared/domain/quota.js';
 import { projectLimits, userLimits } from '../../../shared/store/quota-limits.js';
 import { checkMetadataItems } from './server-metadata.js';
 import { BadRequest, QuotaExceeded } from '../../../shared/errors.js';
@@ -152,7 +152,6 @@ export async function createServer(req: ApiRequest): Promise<ApiResponse> {
     i.device_tags = ports.deviceTags.get(i.id) ?? {};
   }
   try {
-    const serverLimits = (l: ComputeLimits) => ({ instances: enforceable(l.instances), cores: enforceable(l.cores), ram: enforceable(l.ram) });
     const joins = group ? joinGroupItems(group.id, instances, enforceable(limits.server_group_members)) : [];
     await createInstances(instances, serverLimits(projectQuota), joins, serverLimits(limits));
   } catch (err) {

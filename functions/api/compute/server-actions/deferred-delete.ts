@@ -1,5 +1,5 @@
 import { InstanceActionName, TaskState } from '../../../../shared/domain/instance-states.js';
-import { enforceable, type ComputeLimits } from '../../../../shared/domain/quota.js';
+import { serverLimits } from '../../../../shared/domain/quota.js';
 import { Conflict, QuotaExceeded } from '../../../../shared/errors.js';
 import { logger } from '../../../../shared/logger.js';
 import { sendHostCommand } from '../../../../shared/messages/host-commands.js';
@@ -12,8 +12,6 @@ import { loadInstance } from '../server-access.js';
 import { deleteForGood } from '../server-delete.js';
 import { checkActionAllowed, checkHasHost } from './guest-task.js';
 import type { ServerAction } from './server-action.js';
-
-const serverLimits = (l: ComputeLimits) => ({ instances: enforceable(l.instances), cores: enforceable(l.cores), ram: enforceable(l.ram) });
 
 /** `restore`: a soft-deleted server counts in its quota again (403 without room) and its host powers it on. */
 async function restoreServer(req: ApiRequest): Promise<ApiResponse> {
