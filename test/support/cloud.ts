@@ -3,12 +3,16 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { issuePasswordToken, type Credentials } from '../../infra/local/password-token.js';
 import { handlerEnvironment } from '../../infra/local/state-dir.js';
+import { currentLane } from './lanes.js';
 import { createProjectMember } from './projects.js';
 
 const run = promisify(execFile);
 
-/** The shared local cloud started by test/support/global-setup.ts. */
-export const cloud = () => inject('cloud');
+/** The local cloud of this file's lane, started by test/support/global-setup.ts. */
+export const cloud = () => {
+  const clouds = inject('clouds');
+  return clouds[currentLane(clouds.length)];
+};
 
 /**
  * Points this test process's AWS SDK clients and handler config at the shared cloud's emulators,
