@@ -1,7 +1,10 @@
 #!/usr/bin/env tsx
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { agentLogger as logger, runAgent } from './agent.js';
+import { runsAsArtifact } from './agent-files.js';
 import { AgentConfigError, CONFIG_OVERRIDES, envVarOf, loadAgentConfig } from './config.js';
 
 const USAGE = `usage: host-agent <command> [options]
@@ -66,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
 async function installCommand(flags: Record<string, string | undefined>, o: { root: string; register: boolean }): Promise<number> {
   const { install } = await import('./install/install.js');
   try {
-    const result = await install({ root: o.root, flags, env: process.env, register: o.register, log: logger, say: (line) => process.stdout.write(`${line}\n`) });
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    const result = await install({ root: o.root, flags, env: process.env, artifactDir: await agentArtifactDir(say), register: o.register, log: logger, say });
     return result.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof AgentConfigError) {
@@ -92,6 +96,14 @@ async function statusCommand(flags: Record<string, string | undefined>, json: bo
   const status = await hostStatus(config, logger);
   process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
   return status.checks.some((c) => c.required && !c.ok) ? 1 : 0;
+}
+
+/** The artifact `install` copies: this one when the agent runs as the artifact; from a checkout, one built now. */
+async function agentArtifactDir(say: (line: string) => void): Promise<string> {
+  if (runsAsArtifact) return dirname(fileURLToPath(import.meta.url));
+  say('running from a checkout: building the agent artifact (npm run build:agent) to install it');
+  const { buildAgent } = await import('./build/build-agent.js');
+  return dirname(await buildAgent());
 }
 
 /** The file `install` writes, when it exists. */

@@ -52,8 +52,8 @@ export const consoles: Benchmark = {
     const problems: string[] = [];
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     try {
-      const agentPid = childProcesses(cloud.info.pid, 'host-agent/cli.ts')[0];
-      if (!agentPid) throw new Error(`no host-agent/cli.ts child of pid ${cloud.info.pid}`);
+      const agentPid = childProcesses(cloud.info.pid, 'host-agent/host-agent.mjs')[0];
+      if (!agentPid) throw new Error(`no host-agent/host-agent.mjs child of pid ${cloud.info.pid}`);
       const imageId = await uploadTestGuest(cloud, guestImage, 'bench-console-guest');
       const [tenant] = await createTenants(cloud.client, cloud.adminToken, 'bench-console', 1);
       const ctx: Ctx = { cloud, tenant, browser, problems };

@@ -38,7 +38,7 @@ export const memory: Benchmark = {
         method: [
           'VmRSS (and VmHWM, the peak) from /proc/<pid>/status',
           'control plane: the start.ts process (pid in cloud.json): API server, queue pollers, all handlers, and the in-process SQS (local-aws-sqs) and S3 (s3rver) emulators; DynamoDB (dynoxide) is its own process, shown apart',
-          'agent: the host-agent/cli.ts child of start.ts running host-1; all agents summarized too',
+          'agent: the host-agent/host-agent.mjs child of start.ts running host-1; all agents summarized too',
           `idle: ${SETTLE_MS / 1000} s after every host registered; after load: as soon as the last of ${LOAD_SERVERS} parallel creates (benchmark 2's load) is ACTIVE, and again ${SETTLE_MS / 1000} s later`,
         ],
         metrics: { idle, after_load: afterLoad, after_load_settled: settled, load: { all_active_seconds: load.all_active_seconds, final_status: load.final_status } },
@@ -57,8 +57,8 @@ export const memory: Benchmark = {
 
 function snapshot(cloud: BenchCloud): Snapshot {
   const pid = cloud.info.pid;
-  const agents = childProcesses(pid, 'host-agent/cli.ts').map((p) => ({ pid: p, mem: processMemory(p), host1: isHost1(p) }));
-  if (agents.length === 0) throw new Error(`no host-agent/cli.ts child of pid ${pid}`);
+  const agents = childProcesses(pid, 'host-agent/host-agent.mjs').map((p) => ({ pid: p, mem: processMemory(p), host1: isHost1(p) }));
+  if (agents.length === 0) throw new Error(`no host-agent/host-agent.mjs child of pid ${pid}`);
   const agent = (agents.find((a) => a.host1) ?? agents[0]).mem;
   const rss = agents.map((a) => a.mem.rss_mb);
   const dynoxide = childProcesses(pid, 'dynoxide')[0];

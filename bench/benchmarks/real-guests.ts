@@ -69,8 +69,8 @@ export const realGuests: Benchmark = {
     const cloud = await startCloud(shape);
     const problems: string[] = [];
     try {
-      const agentPid = childProcesses(cloud.info.pid, 'host-agent/cli.ts')[0];
-      if (!agentPid) throw new Error(`no host-agent/cli.ts child of pid ${cloud.info.pid}`);
+      const agentPid = childProcesses(cloud.info.pid, 'host-agent/host-agent.mjs')[0];
+      if (!agentPid) throw new Error(`no host-agent/host-agent.mjs child of pid ${cloud.info.pid}`);
       const agentIdle = processMemory(agentPid);
       const imageId = await uploadTestGuest(cloud, guestImage, 'bench-test-guest');
       const [tenant] = await createTenants(cloud.client, cloud.adminToken, 'bench-real', 1);
@@ -94,7 +94,7 @@ export const realGuests: Benchmark = {
           `(b) without the cloud: qcow2 overlay on the agent's cached image, config drive (host-agent/config-drive), QEMU with qemuArgs() of host-agent/drivers/qemu/qemu-process.ts (the driver's command line; checked equal to the warm-up guest's /proc cmdline), timed from the overlay to ${BOOT_MARKER} in its console file (every ${FILE_POLL_MS} ms); then SIGKILL`,
           'overhead = median (a) POST→marker (console file) − median (b) overlay→marker; ratio = the same two medians divided',
           `parallel: ${PARALLEL} POST /servers at once from one project; admin GET /servers/detail?all_tenants=1 every 250 ms and the console files every 250 ms until all ACTIVE and all markers; then all deleted at once`,
-          `memory: VmRSS of the host-1 agent process (host-agent/cli.ts; not QEMU) right after start, and ${SETTLE_MS / 1000} s after the ${PARALLEL}th marker; the guests' QEMU RSS summed apart (information: TCG guests touch only part of their 512 MB)`,
+          `memory: VmRSS of the host-1 agent process (host-agent/host-agent.mjs; not QEMU) right after start, and ${SETTLE_MS / 1000} s after the ${PARALLEL}th marker; the guests' QEMU RSS summed apart (information: TCG guests touch only part of their 512 MB)`,
         ],
         metrics: { virt_type: single.virt_type, single_boots: single.metrics, parallel_boots: parallel.metrics, memory: { agent_idle: agentIdle, ...m } },
         summary: [

@@ -1,13 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { agentFiles } from '../agent-files.js';
 
-/** noVNC's package root (its `exports` name only core/rfb.js): its core/ and vendor/ are served as they are. */
-const NOVNC_DIR = dirname(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))));
-/** xterm.js's package root (`main` is lib/xterm.js): its ES module build and stylesheet. */
-const XTERM_DIR = dirname(dirname(fileURLToPath(import.meta.resolve('@xterm/xterm'))));
-const PAGES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'pages');
+const { consolePages: PAGES_DIR, novnc: NOVNC_DIR, xterm: XTERM_DIR } = agentFiles();
 
 /**
  * The only files served, by path. Nova's vnc_auto.html is an alias of vnc_lite.html; `/` is the

@@ -1,8 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { queues } from '../../shared/aws.js';
 import { consolePublicKey } from '../../shared/console/console-keys.js';
 import { inventoryOf } from '../agent.js';
@@ -13,8 +12,6 @@ import { Reporter, SqsReportSink, type ReportSink } from '../reports.js';
 import { checkPrerequisites, type Check } from './prerequisites.js';
 import { systemdUnit, UNIT_NAME } from './systemd-unit.js';
 
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli.ts');
-
 /** The files an install writes, under `root` (`/` on a real host, a temporary dir in tests). */
 export function installPaths(root: string) {
   return {
@@ -23,6 +20,8 @@ export function installPaths(root: string) {
     unitFile: join(root, 'etc/systemd/system', UNIT_NAME),
     stateDir: join(root, 'var/lib/novaless/host-agent'),
     consolePublicKeyFile: join(root, 'etc/novaless/console-verify.pem'),
+    /** The agent artifact (`npm run build:agent`), copied whole: its code, proxy script and console files. */
+    artifactDir: join(root, 'opt/novaless/host-agent'),
   };
 }
 
@@ -38,6 +37,8 @@ export interface InstallOptions {
    */
   flags: Record<string, string | undefined>;
   env: Record<string, string | undefined>;
+  /** The agent artifact to install (the directory of host-agent.mjs: the running one, or one just built from a checkout). */
+  artifactDir: string;
   /** Send the `register` report and wait for the host's queue (off for tests without a cloud). */
   register: boolean;
   log: Logger;
@@ -85,8 +86,13 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
   if (consoleKey) await writeFile(paths.consolePublicKeyFile, consoleKey.export({ type: 'spki', format: 'pem' }).toString(), { mode: 0o644 });
   const forwarded = FORWARDED_ENV.filter((name) => o.env[name]).map((name) => `${name}=${o.env[name]}`);
   await writeFile(paths.environmentFile, `# AWS SDK settings of the novaless host agent\n${forwarded.join('\n')}\n`, { mode: 0o600 });
-  await writeFile(paths.unitFile, systemdUnit({ execStart: [process.execPath, '--import', 'tsx', CLI], configFile: paths.configFile, environmentFile: paths.environmentFile }));
-  const files = [paths.configFile, paths.environmentFile, paths.unitFile, ...(consoleKey ? [paths.consolePublicKeyFile] : [])];
+  if (o.artifactDir !== paths.artifactDir) {
+    await rm(paths.artifactDir, { recursive: true, force: true });
+    await cp(o.artifactDir, paths.artifactDir, { recursive: true });
+  }
+  const agentBundle = join(paths.artifactDir, 'host-agent.mjs');
+  await writeFile(paths.unitFile, systemdUnit({ execStart: [process.execPath, agentBundle], configFile: paths.configFile, environmentFile: paths.environmentFile }));
+  const files = [agentBundle, paths.configFile, paths.environmentFile, paths.unitFile, ...(consoleKey ? [paths.consolePublicKeyFile] : [])];
   o.say(`wrote ${files.join(', ')} (driver ${config.driver}, virt type ${virtType})`);
   if (o.root === '/') o.say(`start it with: systemctl daemon-reload && systemctl enable --now ${paths.unitFile.split('/').pop()}`);
 

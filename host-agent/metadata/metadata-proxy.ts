@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { agentFiles } from '../agent-files.js';
 import type { Changes, HostContext } from '../network/host-context.js';
 import { argsOf, readPidFile, stopProcess } from '../network/processes.js';
 
@@ -20,7 +20,7 @@ export const SOURCE_HEADER = 'x-forwarded-for';
 export const NETWORK_ID_HEADER = 'x-novaless-network-id';
 
 /** The proxy itself: plain ESM without dependencies, run by node inside the namespace. */
-export const PROXY_SCRIPT = fileURLToPath(new URL('./metadata-proxy.mjs', import.meta.url));
+export const PROXY_SCRIPT = agentFiles().metadataProxyScript;
 
 /** The metadata server's socket, under the data plane's state dir (root only: see metadata-server.ts). */
 export const metadataSocketPath = (dataPlaneStateDir: string) => join(dataPlaneStateDir, 'metadata', 'metadata.sock');

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopProcess } from './launch.js';
 import { repoRoot } from './state-dir.js';
+import { AGENT_BUNDLE } from '../../host-agent/build/build-agent.js';
 
 export interface AgentOptions {
   host: string;
@@ -18,13 +19,16 @@ export interface AgentOptions {
   imageBucket?: string;
 }
 
-/** Starts one host agent as its own process (as on a metal host), its log in the state dir. */
+/**
+ * Starts one host agent as its own process, from the artifact a metal host installs
+ * (`npm run build:agent`; start.ts builds it first), its log in the state dir.
+ */
 export function startAgent(o: AgentOptions): ChildProcess {
   mkdirSync(o.logDir, { recursive: true });
   const log = createWriteStream(join(o.logDir, `${o.host}.log`), { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'host-agent', 'cli.ts'), 'run', '--host', o.host, '--driver', o.driver ?? 'fake',
+    [AGENT_BUNDLE, 'run', '--host', o.host, '--driver', o.driver ?? 'fake',
       ...(o.imageBucket ? ['--image-bucket', o.imageBucket] : []),
       '--state-dir', o.stateDir, '--conductor-queue-url', o.conductorQueueUrl, ...(o.extraArgs ?? [])],
     { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },

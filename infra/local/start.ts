@@ -191,6 +191,8 @@ async function main(): Promise<void> {
   );
   // Agents publish console logs to the image bucket (and the qemu driver reads images there).
   inventoryArgs.push('--image-bucket', localImageBucket);
+  const { buildAgent } = await import('../../host-agent/build/build-agent.js');
+  say(`built the host agent artifact ${await buildAgent()}`);
   const agents: ChildProcess[] = [];
   await track('host agents', () => Promise.all(agents.map((a) => stopAgent(a))).then(() => undefined));
   for (let n = 1; n <= Number(args.hosts) && !stopping; n++) {

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stopAgent } from '../../infra/local/agents.js';
+import { AGENT_BUNDLE } from '../../host-agent/build/build-agent.js';
 import type { TopologyHost } from '../../infra/local/network-topology.js';
 import { repoRoot } from '../../infra/local/state-dir.js';
 import { cloud } from './cloud.js';
@@ -56,7 +57,7 @@ export function startQemuAgent(o: QemuAgentOptions): ChildProcess {
 export async function killAgent(agent: ChildProcess): Promise<void> {
   if (agent.exitCode !== null || agent.signalCode !== null) return;
   const cmdline = (await readFile(`/proc/${agent.pid}/cmdline`, 'utf8')).split('\0');
-  if (cmdline[0] !== process.execPath || !cmdline.some((arg) => arg.endsWith(join('host-agent', 'cli.ts')))) {
+  if (cmdline[0] !== process.execPath || cmdline[1] !== AGENT_BUNDLE) {
     throw new Error(`process ${agent.pid} is not the agent's node process: ${cmdline.join(' ')}`);
   }
   const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
