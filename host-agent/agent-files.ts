@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +17,16 @@ const packageDir = (name: string, entryDepth: number) => {
   return dir;
 };
 
+/** The checkout this code runs from: the nearest folder up with a package.json (this module may be bundled elsewhere, as into dist/local/start.mjs). */
+function checkoutRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
 /**
  * The files the agent serves or runs beside its code: from the artifact's directory when bundled,
  * from the source tree and node_modules otherwise.
@@ -30,7 +41,7 @@ export function agentFiles() {
       metadataProxyScript: join(dir, 'metadata-proxy.mjs'),
     };
   }
-  const hostAgentDir = dirname(fileURLToPath(import.meta.url));
+  const hostAgentDir = join(checkoutRoot(), 'host-agent');
   return {
     consolePages: join(hostAgentDir, 'console', 'pages'),
     // noVNC's `exports` name only core/rfb.js; xterm's `main` is lib/xterm.js: one folder below their roots.

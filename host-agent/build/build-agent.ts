@@ -24,7 +24,7 @@ export async function buildAgent(): Promise<string> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'assets'), { recursive: true });
   // Imported here, not at the top: the artifact holds this module (cli.ts's install from a checkout) but never calls it.
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   await build({
     entryPoints: [join(repoRoot, 'host-agent', 'cli.ts')],
     outfile: join(staging, 'host-agent.mjs'),
@@ -38,6 +38,7 @@ export async function buildAgent(): Promise<string> {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  await stop(); // its service process would otherwise live as long as the caller (the local cloud)
   // esbuild keeps cli.ts's `#!/usr/bin/env tsx` line first: the artifact runs on node.
   const bundle = join(staging, 'host-agent.mjs');
   await writeFile(bundle, (await readFile(bundle, 'utf8')).replace(/^#!.*\n/, '#!/usr/bin/env node\n'), { mode: 0o755 });

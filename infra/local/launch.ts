@@ -17,12 +17,12 @@ export interface LaunchOptions {
 }
 
 /**
- * Starts a local cloud (`infra/local/start.ts`, what `npm start` runs) as a child process, for
+ * Starts a local cloud (`infra/local/start.mjs`, what `npm start` runs) as a child process, for
  * the test run and for each benchmark. It is up once `waitForCloudInfo` resolves.
  */
 export function launchCloud(o: LaunchOptions): ChildProcess {
   const log = openSync(o.logFile, 'a');
-  return spawn(process.execPath, [...(o.nodeOptions ?? []), '--import', 'tsx', join(repoRoot, 'infra/local/start.ts'), ...o.args], {
+  return spawn(process.execPath, [...(o.nodeOptions ?? []), join(repoRoot, 'infra/local/start.mjs'), ...o.args], {
     cwd: repoRoot,
     env: { ...process.env, NOVALESS_STATE_DIR: o.stateDir, ...o.env },
     stdio: ['ignore', log, log],
