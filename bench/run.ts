@@ -18,6 +18,9 @@ import { parallelCreates } from './benchmarks/parallel-creates.js';
 import { realGuests } from './benchmarks/real-guests.js';
 import { stopAllClouds } from './local-cloud.js';
 import type { Benchmark, BenchResult } from './result.js';
+import { requireNodeMajor } from '../shared/node-version.js';
+
+requireNodeMajor('npm run bench');
 
 const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload, network, consoles];
 

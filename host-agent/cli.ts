@@ -6,6 +6,9 @@ import { parseArgs } from 'node:util';
 import { agentLogger as logger, runAgent } from './agent.js';
 import { runsAsArtifact } from './agent-files.js';
 import { AgentConfigError, CONFIG_OVERRIDES, envVarOf, loadAgentConfig } from './config.js';
+import { requireNodeMajor } from '../shared/node-version.js';
+
+requireNodeMajor('the host agent');
 
 const USAGE = `usage: host-agent <command> [options]
 

@@ -9,8 +9,7 @@ export const DATA_PLANE_TOOLS = [
   { command: 'dnsmasq', package: 'dnsmasq-base' },
   { command: 'sysctl', package: 'procps' },
   { command: 'arping', package: 'iputils-arping' },
-  // The metadata proxy in each DHCP namespace (host-agent/metadata/metadata-proxy.mjs).
-  { command: 'node', package: 'nodejs' },
+  // No `node`: the metadata proxy in each DHCP namespace runs on the agent's own Node.js (process.execPath).
 ] as const;
 
 export interface DataPlaneCheck {

@@ -24,6 +24,9 @@ import { addHost, canMakeNamespaces, createTopology, removeTopology, topologyFor
 import { closeServer } from './close-server.js';
 import { freePort, startEmulators, type Emulators } from './emulators.js';
 import { adminPassword, cloudInfoPath, openrc, stateDir, type CloudInfo } from './state-dir.js';
+import { requireNodeMajor } from '../../shared/node-version.js';
+
+requireNodeMajor('npm start');
 
 const { values: args } = parseArgs({
   options: {

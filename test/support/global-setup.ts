@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { freePort } from '../../infra/local/emulators.js';
 import { launchCloud, stopProcess, waitForCloudInfo } from '../../infra/local/launch.js';
 import type { CloudInfo } from '../../infra/local/state-dir.js';
+import { requireNodeMajor } from '../../shared/node-version.js';
 
 export type TestCloud = CloudInfo & { stateDir: string; logFile: string };
 
@@ -23,6 +24,7 @@ declare module 'vitest' {
  * their state dirs).
  */
 export default async function setup(project: TestProject) {
+  requireNodeMajor('npm test (vitest)');
   const workDir = mkdtempSync(join(tmpdir(), 'novaless-test-'));
   const started: { child: ReturnType<typeof launchCloud>; cloud: TestCloud }[] = [];
   const stopAll = async () => {

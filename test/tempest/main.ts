@@ -20,6 +20,9 @@ import { launchCloud, stopProcess, waitForCloudInfo } from '../../infra/local/la
 import { readCloudInfo, type CloudInfo } from '../../infra/local/state-dir.js';
 import { configureTempest } from './configure.js';
 import { resultsDir, runTempest, summary } from './run-tempest.js';
+import { requireNodeMajor } from '../../shared/node-version.js';
+
+requireNodeMajor('npm run tempest');
 
 const { values: args } = parseArgs({
   options: {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareObj } from '@middy/core';
+import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { logger } from '../../../shared/logger.js';
 
@@ -7,7 +7,7 @@ export type ApiContext = Context & { requestId: string };
 
 /** One request id per API call (`req-<uuid>`), in every log line and echoed in the response headers. */
 export function requestId(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext> {
-  const stamp = (request: { context: ApiContext; response: APIGatewayProxyResult | null }) => {
+  const stamp = (request: Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>) => {
     if (!request.response) return;
     request.response.headers = {
       ...request.response.headers,
