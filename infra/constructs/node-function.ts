@@ -38,7 +38,7 @@ export function nodeFunction(scope: Construct, id: string, props: NodeFunctionPr
     entry: props.entry,
     handler: 'handler',
     description: props.description,
-    runtime: Runtime.NODEJS_22_X,
+    runtime: Runtime.NODEJS_24_X,
     architecture: Architecture.ARM_64,
     memorySize: props.settings.memoryMb,
     timeout: Duration.seconds(props.settings.timeoutSeconds),
@@ -46,7 +46,7 @@ export function nodeFunction(scope: Construct, id: string, props: NodeFunctionPr
     logGroup,
     bundling: {
       format: OutputFormat.ESM,
-      target: 'node22',
+      target: 'node24',
       mainFields: ['module', 'main'],
       // Some dependencies are CommonJS and call require(); ESM has none, so give them one.
       banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",

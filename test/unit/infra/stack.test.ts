@@ -99,13 +99,18 @@ describe.each([
 });
 
 describe('functions', () => {
-  it('run Node.js 22 with the environment every handler reads', () => {
+  it('run on the Node.js major the tests run on (the project\'s node_modules/.bin/node), CDK\'s own Node.js functions too', () => {
+    const runtimes = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => (fn as Resource).Properties.Runtime as string);
+    expect(new Set(runtimes.filter((r) => r.startsWith('nodejs')))).toEqual(new Set([`nodejs${process.versions.node.split('.')[0]}.x`]));
+  });
+
+  it('run Node.js 24 with the environment every handler reads', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: Match.stringLikeRegexp('^novaless-(api|scheduler|conductor|sweeper|bootstrap)$') } } },
     });
     expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions) as Resource[]) {
-      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(
         expect.arrayContaining(['TABLE_NAME', 'SCHEDULER_QUEUE_URL', 'CONDUCTOR_QUEUE_URL', 'IMAGE_BUCKET', 'TOKEN_KEY_PARAMETER', 'NODE_OPTIONS']),
       );
