@@ -31,7 +31,7 @@ export async function buildAgent(): Promise<string> {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     banner: { js: REQUIRE_SHIM },
     define: { NOVALESS_AGENT_BUNDLE: 'true' },
     external: ['esbuild'],

@@ -21,7 +21,7 @@ await build({
   packages: 'external',
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node24',
   sourcemap: 'inline',
   logLevel: 'warning',
 });
