@@ -28,6 +28,15 @@ const ConfigSchema = z.object({
    * (Nova's reclaim_instance_interval); 0, the default, deletes at once.
    */
   RECLAIM_INSTANCE_INTERVAL: z.coerce.number().int().nonnegative().default(0),
+  /** Seconds a resized server waits in VERIFY_RESIZE before the sweeper confirms it (Nova's resize_confirm_window); 0, the default, never. */
+  RESIZE_CONFIRM_WINDOW: z.coerce.number().int().nonnegative().default(0),
+  /** Whether a resize may place the server on its own host again (Nova's allow_resize_to_same_host); off by default, as in Nova. */
+  ALLOW_RESIZE_TO_SAME_HOST: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  /**
+   * Seconds a shelved server keeps its host before it is offloaded (Nova's shelved_offload_time):
+   * 0, the default, offloads at once; -1 never (only shelveOffload does).
+   */
+  SHELVED_OFFLOAD_TIME: z.coerce.number().int().min(-1).default(0),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

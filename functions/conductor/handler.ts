@@ -9,6 +9,7 @@ import { onActionFailed } from './reports/action-failed.js';
 import { onConsoleClosed, onConsoleOpened } from './reports/console-session.js';
 import { onDestroyed } from './reports/destroyed.js';
 import { onHeartbeat } from './reports/heartbeat.js';
+import { onMigrationReport } from './reports/migration.js';
 import { onNetworkResync, onNetworkSyncRequest } from './reports/network-sync-request.js';
 import { onPortsPlugged } from './reports/ports-plugged.js';
 import { onRegister } from './reports/register.js';
@@ -30,6 +31,7 @@ const handlers: Handlers = {
   network_resync: onNetworkResync,
   console_opened: onConsoleOpened,
   console_closed: onConsoleClosed,
+  migration: onMigrationReport,
 };
 
 async function onRecord(record: SQSRecord): Promise<void> {

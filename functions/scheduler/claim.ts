@@ -5,7 +5,7 @@ import { TaskState } from '../../shared/domain/instance-states.js';
 import { keys } from '../../shared/store/keys.js';
 import { aggregateUnchanged } from '../../shared/store/aggregates.js';
 import { placementClaimItems } from '../../shared/store/server-groups.js';
-import { cancelledIndexes, isConditionFailure, tableName } from '../../shared/store/table.js';
+import { cancelledIndexes, isConditionFailure, tableName, type TransactItem } from '../../shared/store/table.js';
 import { deadlineFor, versionedUpdate, writeTransaction } from '../../shared/store/instances.js';
 import { ratioAggregatesOf, withAggregateRatios } from './allocation-ratios.js';
 import type { RequestSpec } from './request-spec.js';
@@ -22,8 +22,37 @@ export type ClaimResult = 'claimed' | 'host-full' | 'instance-changed' | 'group-
  * member may have taken the host an anti-affinity group allows once, say).
  */
 export async function claimHost(host: Host, instance: Instance, spec: RequestSpec, aggregates: Aggregate[]): Promise<ClaimResult> {
+  const hostUpdate = hostClaimUpdate(host, spec, aggregates);
+  const instanceUpdate = versionedUpdate(instance, {
+    host: host.host,
+    claimed_host: host.host,
+    // As in Nova, an instance scheduled without a zone takes its host's zone.
+    availability_zone: zoneOf(host),
+    task_state: TaskState.SPAWNING,
+    task_deadline: deadlineFor(TaskState.SPAWNING),
+  });
+  const groupItems = spec.group ? placementClaimItems(spec.group.group, host.host) : [];
+  const ratioItems = ratioAggregatesOf(aggregates, host.host).map(aggregateUnchanged);
+  try {
+    await writeTransaction([hostUpdate, instanceUpdate, ...groupItems, ...ratioItems]);
+    return 'claimed';
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const refused = cancelledIndexes(err);
+    if (refused.includes(1)) return 'instance-changed';
+    if (refused.includes(0)) return 'host-full';
+    // An aggregate's ratios changed since they were read: place again with the new ones.
+    return refused.some((i) => i >= 2 + groupItems.length) ? 'host-full' : 'group-policy';
+  }
+}
+
+/**
+ * The claim of the request's resources on a host, conditional on usage still leaving room under
+ * the limits read and the ratios its aggregates give (see claimHost); for moves as for boots.
+ */
+export function hostClaimUpdate(host: Host, spec: Pick<RequestSpec, 'vcpus' | 'memoryMb' | 'diskGb'>, aggregates: Aggregate[]): TransactItem {
   const limits = withAggregateRatios(host, aggregates);
-  const hostUpdate = {
+  return {
     Update: {
       TableName: tableName(),
       Key: keys.host(host.host),
@@ -46,25 +75,4 @@ export async function claimHost(host: Host, instance: Instance, spec: RequestSpe
       },
     },
   };
-  const instanceUpdate = versionedUpdate(instance, {
-    host: host.host,
-    claimed_host: host.host,
-    // As in Nova, an instance scheduled without a zone takes its host's zone.
-    availability_zone: zoneOf(host),
-    task_state: TaskState.SPAWNING,
-    task_deadline: deadlineFor(TaskState.SPAWNING),
-  });
-  const groupItems = spec.group ? placementClaimItems(spec.group.group, host.host) : [];
-  const ratioItems = ratioAggregatesOf(aggregates, host.host).map(aggregateUnchanged);
-  try {
-    await writeTransaction([hostUpdate, instanceUpdate, ...groupItems, ...ratioItems]);
-    return 'claimed';
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    const refused = cancelledIndexes(err);
-    if (refused.includes(1)) return 'instance-changed';
-    if (refused.includes(0)) return 'host-full';
-    // An aggregate's ratios changed since they were read: place again with the new ones.
-    return refused.some((i) => i >= 2 + groupItems.length) ? 'host-full' : 'group-policy';
-  }
 }

@@ -5,6 +5,7 @@ import { parseMessage } from '../../shared/messages/parse.js';
 import { SchedulerMessageSchema } from '../../shared/messages/scheduler.js';
 import { recordActivity } from '../../shared/store/service-activity.js';
 import { scheduleInstance } from './schedule-instance.js';
+import { scheduleMove } from './schedule-move.js';
 
 async function onRecord(record: SQSRecord): Promise<void> {
   const msg = parseMessage(SchedulerMessageSchema, record.body);
@@ -12,7 +13,7 @@ async function onRecord(record: SQSRecord): Promise<void> {
   if (!msg) return logger.error('dropping invalid scheduler message', { body: record.body });
   logger.appendKeys({ request_id: msg.request_id, instance_id: msg.instance_id });
   try {
-    await scheduleInstance(msg);
+    await (msg.type === 'move' ? scheduleMove(msg) : scheduleInstance(msg));
     await recordActivity('nova-scheduler');
   } finally {
     logger.removeKeys(['request_id', 'instance_id']);

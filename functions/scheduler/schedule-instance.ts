@@ -1,6 +1,7 @@
 import { config } from '../../shared/config.js';
 import type { Instance } from '../../shared/domain/instance.js';
-import { TaskState, VmState } from '../../shared/domain/instance-states.js';
+import { ACTION_EVENTS, InstanceActionName, TaskState, VmState } from '../../shared/domain/instance-states.js';
+import { finishEvent } from '../../shared/store/instance-actions.js';
 import { logger } from '../../shared/logger.js';
 import { spawnCommandFor } from '../../shared/messages/host-commands.js';
 import { sendMessage } from '../../shared/messages/send.js';
@@ -37,17 +38,19 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
   let lostToGroup = 0;
   for (let attempt = 1; lostRoom < CLAIM_ATTEMPTS && lostToGroup < GROUP_CLAIM_ATTEMPTS; attempt++) {
     if (instance.task_state === TaskState.SPAWNING && instance.host) return sendSpawn(instance, msg.request_id);
-    if (instance.task_state !== TaskState.SCHEDULING) {
+    if (instance.task_state !== TaskState.SCHEDULING && !isUnshelving(instance)) {
       return logger.info('instance is no longer waiting for a host', { instance_id: instance.id, task_state: instance.task_state });
     }
     const group = instance.server_group_id ? await getServerGroup(instance.server_group_id) : undefined;
     const spec = await requestSpecOf(instance, group && (await readPlacement(group)), hostsOfInstances);
+    // As Nova's unshelve (reset_forced_destinations): a boot's forced host does not bind later moves.
+    if (isUnshelving(instance)) spec.forcedHost = null;
     const [stored, aggregates] = await Promise.all([listHosts(), listAggregates()]);
     // Filters and weighers see each host's capacity under its aggregates' allocation ratios.
     const hosts = stored.map((h) => withAggregateRatios(h, aggregates));
     const selection = selectHosts(hosts, spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME, aggregates });
     const best = selection.hosts[0];
-    if (!best) return failNoValidHost(instance, noValidHostMessage(selection));
+    if (!best) return failNoValidHost(instance, noValidHostMessage(selection), msg.request_id);
 
     const result = await claimHost(stored.find((h) => h.host === best.host)!, instance, spec, aggregates);
     if (result === 'claimed') {
@@ -62,7 +65,7 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
     if (!fresh) return;
     instance = fresh;
   }
-  await failNoValidHost(instance, `No valid host was found. Lost the claim race ${lostRoom + lostToGroup} times.`);
+  await failNoValidHost(instance, `No valid host was found. Lost the claim race ${lostRoom + lostToGroup} times.`, msg.request_id);
 }
 
 /** The hosts the named servers hold claims on (servers not placed, or gone, hold none). */
@@ -79,12 +82,24 @@ async function sendSpawn(instance: Instance, requestId: string): Promise<void> {
   await sendMessage(host.queue_url, HostCommandSchema, await spawnCommandFor(instance, requestId));
 }
 
-async function failNoValidHost(instance: Instance, message: string): Promise<void> {
+/** An offloaded server being unshelved: placed like a boot, spawned from its shelved image. */
+const isUnshelving = (i: Instance) => i.task_state === TaskState.UNSHELVING && i.vm_state === VmState.SHELVED_OFFLOADED;
+
+async function failNoValidHost(instance: Instance, message: string, requestId: string): Promise<void> {
   logger.warn('no valid host', { instance_id: instance.id, message });
+  if (isUnshelving(instance)) return failUnshelve(instance, message, requestId);
   await updateInstance(instance, {
     vm_state: VmState.ERROR,
     task_state: null,
     task_deadline: null,
     fault: { code: 500, message, created: new Date().toISOString() },
   });
+}
+
+/** As Nova's conductor: an unshelve with no host to go to leaves the server SHELVED_OFFLOADED (the task ends, its image stays). */
+async function failUnshelve(instance: Instance, message: string, requestId: string): Promise<void> {
+  if (!(await updateInstance(instance, { task_state: null, task_deadline: null, requested_host: null }))) return;
+  const now = new Date().toISOString();
+  const event = ACTION_EVENTS[InstanceActionName.UNSHELVE]!;
+  await finishEvent(instance.id, requestId, { event, start_time: now, finish_time: now, result: 'Error', traceback: message });
 }

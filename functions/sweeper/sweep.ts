@@ -8,6 +8,8 @@ import { getHost } from '../../shared/store/hosts.js';
 import { latestTaskAction } from '../../shared/store/instance-actions.js';
 import { claimRelease, deadlineFor, listOverdueInstances, removeInstance, transact, updateInstance, versionedUpdate } from '../../shared/store/instances.js';
 import { discardSnapshot } from '../../shared/storage/snapshot-image.js';
+import { autoConfirmResizes, isMoveTask, timeOutMove } from './move-deadlines.js';
+import { sweepShelved } from './shelved.js';
 
 /**
  * Every task state has a deadline (shared/store/instances.ts). Past it, the instance goes to
@@ -32,13 +34,19 @@ export async function sweepOverdueInstances(now = new Date()): Promise<SweepResu
       }
       continue;
     }
+    if (await sweepShelved(instance)) continue;
+    if (isMoveTask(instance)) {
+      if (await timeOutMove(instance)) errored++;
+      continue;
+    }
     if (SNAPSHOT_TASKS.has(instance.task_state)) {
       await abandonSnapshot(instance);
       continue;
     }
     if (await timeOut(instance)) errored++;
   }
-  return { errored, deleted, reclaimed };
+  const confirmed = await autoConfirmResizes(now);
+  return { errored, deleted, reclaimed, confirmed };
 }
 
 export type SweepResult = {
@@ -46,6 +54,8 @@ export type SweepResult = {
   deleted: number;
   /** Soft-deleted instances whose reclaim time came (Nova's _reclaim_queued_deletes). */
   reclaimed: number;
+  /** Resizes confirmed once resize_confirm_window passed (Nova's _poll_unconfirmed_resizes). */
+  confirmed: number;
 };
 
 /**
@@ -67,7 +77,7 @@ async function reclaimOrEndPowerOff(instance: Instance): Promise<boolean> {
   return true;
 }
 
-const SNAPSHOT_TASKS = new Set<Instance['task_state']>([TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING, TaskState.IMAGE_BACKUP]);
+const SNAPSHOT_TASKS = new Set<Instance['task_state']>([TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING, TaskState.IMAGE_BACKUP, TaskState.SHELVING]);
 
 /**
  * A snapshot past its deadline does not harm the guest: as Nova, the instance keeps its state,

@@ -7,6 +7,9 @@ import { handlePause, handleUnpause } from './pause.js';
 import { handlePowerOff, handlePowerOn } from './power.js';
 import { handleReboot } from './reboot.js';
 import { handleRebuild } from './rebuild.js';
+import { handleConfirmResize, handleFinishResize, handleFinishRevertResize, handleResizeInstance, handleRevertResize } from './resize.js';
+import { handleRescue, handleUnrescue } from './rescue.js';
+import { handleShelve } from './shelve.js';
 import { handleSnapshot } from './snapshot.js';
 import { handleSpawn } from './spawn.js';
 import { handleResume, handleSuspend } from './suspend.js';
@@ -38,14 +41,30 @@ export async function dispatchCommand(command: HostCommand, ctx: DispatchContext
       return handleResume(command, ctx);
     case 'rebuild':
       return handleRebuild(command, ctx);
+    case 'rescue':
+      return handleRescue(command, ctx);
+    case 'unrescue':
+      return handleUnrescue(command, ctx);
     case 'snapshot':
       return handleSnapshot(command, ctx);
+    case 'shelve':
+      return handleShelve(command, ctx);
     case 'attach_interface':
       return handleAttachInterface(command, ctx);
     case 'detach_interface':
       return handleDetachInterface(command, ctx);
     case 'trigger_crash_dump':
       return handleTriggerCrashDump(command, ctx);
+    case 'resize_instance':
+      return handleResizeInstance(command, ctx);
+    case 'finish_resize':
+      return handleFinishResize(command, ctx);
+    case 'confirm_resize':
+      return handleConfirmResize(command, ctx);
+    case 'revert_resize':
+      return handleRevertResize(command, ctx);
+    case 'finish_revert_resize':
+      return handleFinishRevertResize(command, ctx);
     case 'network_plan':
       if (!ctx.networkPlans) return ctx.log.warn('this agent takes no network plans: ignoring one');
       return ctx.networkPlans.handle(command, ctx.log);

@@ -19,7 +19,9 @@ export async function handleSpawn(command: SpawnCommand, ctx: CommandContext): P
   const { state, driver, reporter, log } = ctx;
 
   await ctx.guestLocks.run(instanceId, async () => {
-    const tombstone = state.tombstone(instanceId);
+    // An unshelve spawns again a guest this host may have destroyed (offloaded) before.
+    const remembered = state.tombstone(instanceId);
+    const tombstone = remembered && command.unshelving_since && remembered.at < command.unshelving_since ? undefined : remembered;
     if (tombstone?.outcome === 'destroyed') {
       log.info('not spawning a guest that was already destroyed on this host');
       await reporter.send({ type: 'destroyed', request_id, instance_id: instanceId });

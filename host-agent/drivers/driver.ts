@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { DriverDiagnostics } from '../../shared/domain/guest-diagnostics.js';
 import { HostInventorySchema } from '../../shared/domain/host.js';
+import type { ImageMeta } from '../../shared/domain/instance.js';
 import type { PowerState } from '../../shared/domain/instance-states.js';
 import type { GuestNic, GuestSpec } from '../../shared/messages/host.js';
 
@@ -46,6 +47,28 @@ export interface ComputeDriver {
   snapshot(instanceId: string, imageId: string): Promise<GuestSnapshot>;
   /** Nova's rebuild: the same guest on a fresh root disk from spec.image (the new image), started again. */
   rebuild(spec: GuestSpec): Promise<SpawnedGuest>;
+  /**
+   * Nova's migrate_disk_and_power_off, on a move's source: powers the guest off and sets it aside
+   * as the move's copy (no longer a guest of this host, kept until confirm or revert). A guest set
+   * aside already is left so.
+   */
+  migrateDiskAndPowerOff(instanceId: string, timeoutSec: number): Promise<void>;
+  /** Whether a move's copy of the guest is set aside here. */
+  hasMigrationCopy(instanceId: string): Promise<boolean>;
+  /** Nova's finish_migration, on the destination: the guest from the moved disk, with spec's (new) flavor, started when powerOn. A guest built already is left as it is. */
+  finishMigration(spec: GuestSpec, powerOn: boolean): Promise<SpawnedGuest>;
+  /** Nova's confirm_migration, on the source: the copy set aside goes. Idempotent. */
+  confirmMigration(instanceId: string): Promise<void>;
+  /** Nova's finish_revert_migration, on the source: the copy set aside is the guest again, with spec's (old) flavor, started when powerOn. */
+  finishRevertMigration(spec: GuestSpec, powerOn: boolean): Promise<SpawnedGuest>;
+  /**
+   * Nova's rescue: the guest (stopped first, whatever its power state) boots `rescueImage` on a
+   * fresh rescue disk, with its own root disk attached as the second disk and its NICs and config
+   * drive kept; it runs afterwards. Rescuing a guest in rescue already starts it on a fresh rescue disk.
+   */
+  rescue(instanceId: string, rescueImage: ImageMeta): Promise<void>;
+  /** Nova's unrescue: the rescue guest and its disk go, the guest boots its own root disk again. A guest not in rescue is only started. */
+  unrescue(instanceId: string): Promise<void>;
   /**
    * Nova's attach_interface: hot-plugs the NIC into a running (or paused) guest and keeps it in
    * the guest's spec, so every later start has it; a stopped guest only gets it in its spec.
@@ -183,6 +206,25 @@ export abstract class BaseComputeDriver implements ComputeDriver {
   }
   async rebuild(_spec: GuestSpec): Promise<SpawnedGuest> {
     throw new NotSupportedByDriver(this.name, 'rebuild');
+  }
+  async migrateDiskAndPowerOff(_instanceId: string, _timeoutSec: number): Promise<void> {
+    throw new NotSupportedByDriver(this.name, 'cold migration and resize');
+  }
+  async hasMigrationCopy(_instanceId: string): Promise<boolean> {
+    return false;
+  }
+  async finishMigration(_spec: GuestSpec, _powerOn: boolean): Promise<SpawnedGuest> {
+    throw new NotSupportedByDriver(this.name, 'cold migration and resize');
+  }
+  async confirmMigration(_instanceId: string): Promise<void> {}
+  async finishRevertMigration(_spec: GuestSpec, _powerOn: boolean): Promise<SpawnedGuest> {
+    throw new NotSupportedByDriver(this.name, 'cold migration and resize');
+  }
+  async rescue(_instanceId: string, _rescueImage: ImageMeta): Promise<void> {
+    throw new NotSupportedByDriver(this.name, 'rescue');
+  }
+  async unrescue(_instanceId: string): Promise<void> {
+    throw new NotSupportedByDriver(this.name, 'unrescue');
   }
   async attachInterface(_instanceId: string, _nic: GuestNic): Promise<void> {
     throw new NotSupportedByDriver(this.name, 'attach interface');

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DriverDiagnostics } from '../../shared/domain/guest-diagnostics.js';
+import type { ImageMeta } from '../../shared/domain/instance.js';
 import { PowerState } from '../../shared/domain/instance-states.js';
 import type { GuestNic, GuestSpec } from '../../shared/messages/host.js';
 import {
@@ -30,6 +31,8 @@ interface FakeGuest {
   nmis: number;
   /** When its current run began (spawn, power on, reboot, unpause, resume); null while it does not run. Its counters grow with the run. */
   runningSince: number | null;
+  /** The image its rescue guest boots while it is in rescue (undefined otherwise). */
+  rescueImageId?: string;
 }
 
 /** What a fake guest does per second of running, so its diagnostics move as a real idle guest's do. */
@@ -42,6 +45,8 @@ const FAKE_LOAD = { cpuShare: 0.02, bootReadBytes: 24 * 1024 * 1024, readBytesPe
 export class FakeDriver extends BaseComputeDriver {
   readonly name = 'fake';
   private readonly guests = new Map<string, FakeGuest>();
+  /** Guests set aside by a move's source until its confirm or revert (migrateDiskAndPowerOff). */
+  private readonly migrationCopies = new Map<string, FakeGuest>();
 
   constructor(private readonly options: FakeDriverOptions) {
     super();
@@ -99,6 +104,65 @@ export class FakeDriver extends BaseComputeDriver {
     guest.spec = spec;
     this.transition(guest, PowerState.RUNNING, `rebuilt from image ${spec.image_id}`);
     return { power_state: PowerState.RUNNING, addresses: {} };
+  }
+
+  /** Nova's rescue: powered off, then running on the rescue image (the fake has no disks to attach). */
+  async rescue(instanceId: string, rescueImage: ImageMeta): Promise<void> {
+    const guest = this.guest(instanceId);
+    guest.rescueImageId = rescueImage.id;
+    this.transition(guest, PowerState.RUNNING, `rescued: booted rescue image ${rescueImage.id} with disk of image ${guest.spec.image_id} attached`);
+  }
+
+  async unrescue(instanceId: string): Promise<void> {
+    const guest = this.guest(instanceId);
+    guest.rescueImageId = undefined;
+    this.transition(guest, PowerState.RUNNING, `unrescued: booted image ${guest.spec.image_id}`);
+  }
+
+  /** The image the guest's rescue boots, undefined when it is not in rescue (tests). */
+  rescueImageOf(instanceId: string): string | undefined {
+    return this.guest(instanceId).rescueImageId;
+  }
+
+  async migrateDiskAndPowerOff(instanceId: string, timeoutSec: number): Promise<void> {
+    if (this.migrationCopies.has(instanceId) && !this.guests.has(instanceId)) return;
+    await this.powerOff(instanceId, timeoutSec);
+    this.migrationCopies.set(instanceId, this.guest(instanceId));
+    this.guests.delete(instanceId);
+  }
+
+  async hasMigrationCopy(instanceId: string): Promise<boolean> {
+    return this.migrationCopies.has(instanceId);
+  }
+
+  async finishMigration(spec: GuestSpec, powerOn: boolean): Promise<SpawnedGuest> {
+    const existing = this.guests.get(spec.instance_id);
+    if (existing) return { power_state: existing.power_state, addresses: {} };
+    const power = powerOn ? PowerState.RUNNING : PowerState.SHUTDOWN;
+    const line = `fake: migrated here as ${spec.hostname} (${spec.flavor.vcpus} vCPU, ${spec.flavor.ram} MB, ${spec.flavor.disk} GB)`;
+    this.guests.set(spec.instance_id, { instance_id: spec.instance_id, spec, power_state: power, console: [line], nmis: 0, runningSince: powerOn ? Date.now() : null });
+    return { power_state: power, addresses: {} };
+  }
+
+  async confirmMigration(instanceId: string): Promise<void> {
+    this.migrationCopies.delete(instanceId);
+  }
+
+  async finishRevertMigration(spec: GuestSpec, powerOn: boolean): Promise<SpawnedGuest> {
+    const copy = this.migrationCopies.get(spec.instance_id);
+    if (!copy) {
+      const guest = this.guest(spec.instance_id);
+      return { power_state: guest.power_state, addresses: {} };
+    }
+    this.guests.set(spec.instance_id, { ...copy, spec });
+    this.migrationCopies.delete(spec.instance_id);
+    if (powerOn) await this.powerOn(spec.instance_id);
+    return { power_state: this.guest(spec.instance_id).power_state, addresses: {} };
+  }
+
+  /** The flavor a guest runs with (tests). */
+  flavorOf(instanceId: string): GuestSpec['flavor'] {
+    return this.guest(instanceId).spec.flavor;
   }
 
   async destroy(instanceId: string): Promise<void> {

@@ -51,6 +51,25 @@ export function imageMetaOf(image: Image): ImageMeta {
   return { id, disk_format, size, virtual_size, os_hash_algo, os_hash_value, properties };
 }
 
+/**
+ * A move in progress. Its quota holds the larger of both flavors until it ends; its claims are
+ * the instance's own (`claimed_host`, for `flavor`) and `other_claim`: the destination's (new
+ * flavor) until the guest moved, then the source's (old flavor) until a confirm or revert.
+ */
+export const MoveSchema = z.object({
+  migration_id: z.string().uuid(),
+  old_flavor: FlavorSnapshotSchema,
+  new_flavor: FlavorSnapshotSchema,
+  source_host: z.string(),
+  dest_host: z.string().nullable(),
+  other_claim: z.object({ host: z.string(), flavor: FlavorSnapshotSchema }).nullable(),
+  /** Whether the guest runs on the destination (VERIFY_RESIZE and after): the claims have changed sides. */
+  on_dest: z.boolean().default(false),
+  /** active or stopped: what a revert or a rollback returns the server to. */
+  old_vm_state: z.enum([VmState.ACTIVE, VmState.STOPPED]),
+});
+export type Move = z.infer<typeof MoveSchema>;
+
 /** An instance as stored (the table item without its keys). */
 export const InstanceSchema = z.object({
   id: z.string().uuid(),
@@ -111,6 +130,20 @@ export const InstanceSchema = z.object({
   /** An admin's requested destination (2.74 `host` / `hypervisor_hostname`): the filters still run, on that host only. */
   requested_host: z.string().nullish(),
   fault: FaultSchema.nullable().default(null),
+  /**
+   * Set while it is shelved (Nova's shelved_image_id / shelved_at / shelved_host system metadata):
+   * the image its disk went to, which an unshelve spawns from and then deletes.
+   */
+  shelved: z
+    .object({
+      image_id: z.string(),
+      image_meta: ImageMetaSchema,
+      at: z.string(),
+      host: z.string(),
+      /** When the unshelve under way was asked for: the host's records of the guest's earlier life (its offload) are older. */
+      unshelving_since: z.string().nullish(),
+    })
+    .nullish(),
   /** Hosts that failed to spawn it, so a reschedule goes elsewhere. */
   attempted_hosts: z.array(z.string()).default([]),
   /** When the current task must be done by (ISO time); null while no task runs. */
@@ -123,5 +156,7 @@ export const InstanceSchema = z.object({
   deleted_at: z.string().nullish(),
   /** When a soft-deleted instance is deleted for good (deleted_at + the interval the API had then). */
   reclaim_at: z.string().nullish(),
+  /** The move (resize or cold migration) under way, from the request to its confirm, revert or rollback; absent otherwise. */
+  move: MoveSchema.nullish(),
 });
 export type Instance = z.infer<typeof InstanceSchema>;

@@ -58,9 +58,13 @@ export const GuestActionSchema = z.enum([
   InstanceActionName.SUSPEND,
   InstanceActionName.RESUME,
   InstanceActionName.REBUILD,
+  InstanceActionName.RESCUE,
+  InstanceActionName.UNRESCUE,
   InstanceActionName.CREATE_IMAGE,
   InstanceActionName.CREATE_BACKUP,
   InstanceActionName.TRIGGER_CRASH_DUMP,
+  InstanceActionName.SHELVE,
+  InstanceActionName.UNSHELVE,
 ]);
 export type GuestAction = z.infer<typeof GuestActionSchema>;
 
@@ -145,6 +149,25 @@ export const ConsoleClosedReportSchema = z.object({
  */
 export const NetworkResyncSchema = z.object({ type: z.literal('network_resync'), hosts: z.array(z.string()).min(1), request_id: z.string() });
 
+/**
+ * A step of a move done on this host (or failed): `disk_ready` (source, resize_instance),
+ * `finished` (destination, finish_resize), `confirmed` (source), `dest_reverted` (destination,
+ * revert_resize), `reverted` (source, finish_revert_resize), `failed` (any, with the reason).
+ */
+export const MigrationReportSchema = z.object({
+  type: z.literal('migration'),
+  ...report,
+  ...startedAt,
+  request_id: z.string(),
+  instance_id: z.string().uuid(),
+  migration_id: z.string().uuid(),
+  step: z.enum(['disk_ready', 'finished', 'confirmed', 'dest_reverted', 'reverted', 'failed']),
+  /** For failed: the command that failed. */
+  command: z.string().optional(),
+  power_state: z.number().int(),
+  reason: z.string().optional(),
+});
+
 export const ConductorMessageSchema = z.discriminatedUnion('type', [
   RegisterReportSchema,
   HeartbeatReportSchema,
@@ -158,5 +181,6 @@ export const ConductorMessageSchema = z.discriminatedUnion('type', [
   NetworkResyncSchema,
   ConsoleOpenedReportSchema,
   ConsoleClosedReportSchema,
+  MigrationReportSchema,
 ]);
 export type ConductorMessage = z.infer<typeof ConductorMessageSchema>;

@@ -17,8 +17,9 @@ export async function spawnCommandFor(i: Instance, requestId: string): Promise<E
       name: i.name,
       hostname: i.hostname,
       project_id: i.project_id,
-      image_id: i.image_ref,
-      image: i.image_meta,
+      // An unshelve spawns from the image its disk was shelved to.
+      image_id: i.shelved?.image_id ?? i.image_ref,
+      image: i.shelved?.image_meta ?? i.image_meta,
       flavor: i.flavor,
       key_name: i.key_name,
       key_data: i.key_data,
@@ -29,6 +30,7 @@ export async function spawnCommandFor(i: Instance, requestId: string): Promise<E
       launch_index: i.launch_index,
       nics: (await guestNicsOf(i.id)).map((nic) => ({ ...nic, tag: i.device_tags[nic.port_id] })),
     },
+    ...(i.shelved?.unshelving_since ? { unshelving_since: i.shelved.unshelving_since } : {}),
   };
 }
 

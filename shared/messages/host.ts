@@ -43,6 +43,11 @@ export const SpawnCommandSchema = z.object({
   type: z.literal('spawn'),
   request_id: z.string(),
   guest: GuestSpecSchema,
+  /**
+   * An unshelve's spawn: what the host remembers of the guest from before this time (its
+   * offload's destroy, an earlier unshelve that failed here) belongs to its earlier life.
+   */
+  unshelving_since: z.string().optional(),
 });
 
 export const DestroyCommandSchema = z.object({
@@ -66,7 +71,7 @@ export const PowerOnCommandSchema = z.object({
   type: z.literal('power_on'),
   ...guestAction,
   /** A start, or the restore of a soft-deleted server. */
-  action: z.enum(['start', 'restore']).optional(),
+  action: z.enum(['start', 'restore', 'unshelve']).optional(),
 });
 export const RebootCommandSchema = z.object({ type: z.literal('reboot'), ...guestAction, reboot_type: z.enum(['SOFT', 'HARD']) });
 export const PauseCommandSchema = z.object({ type: z.literal('pause'), ...guestAction });
@@ -78,6 +83,16 @@ export const ResumeCommandSchema = z.object({ type: z.literal('resume'), ...gues
 export const RebuildCommandSchema = z
   .object({ type: z.literal('rebuild'), ...guestAction, guest: GuestSpecSchema, power_on: z.boolean() })
   .refine((c) => c.guest.instance_id === c.instance_id, 'guest.instance_id must be the instance_id');
+
+/** Nova's rescue: the guest boots `rescue_image` with its own root disk attached as the second disk; unrescue boots the root disk again. */
+export const RescueCommandSchema = z.object({
+  type: z.literal('rescue'),
+  ...guestAction,
+  rescue_image: ImageMetaSchema,
+  /** A running guest is asked to shut down first, and forced off after this (Nova's clean shutdown). */
+  timeout_sec: z.number().int().nonnegative(),
+});
+export const UnrescueCommandSchema = z.object({ type: z.literal('unrescue'), ...guestAction });
 
 /**
  * Snapshot the guest's disk into image `image_id`: the agent PUTs the image bytes, part by part
@@ -93,6 +108,18 @@ export const SnapshotCommandSchema = z.object({
   action: z.enum(['createImage', 'createBackup']).optional(),
 });
 
+/**
+ * Nova's shelve_instance: power the guest off (clean shutdown, forced after timeout_sec), then
+ * snapshot its disk into image `image_id` and upload it as a snapshot command does.
+ */
+export const ShelveCommandSchema = z.object({
+  type: z.literal('shelve'),
+  ...guestAction,
+  image_id: z.string(),
+  upload: SnapshotCommandSchema.shape.upload,
+  timeout_sec: z.number().int().nonnegative(),
+});
+
 /** Hot-plug a NIC (Nova's attach_interface): the port is bound to this host already; a stopped guest only keeps it for its next start. */
 export const AttachInterfaceCommandSchema = z.object({ type: z.literal('attach_interface'), ...guestAction, nic: GuestNicSchema });
 /** Hot-unplug the NIC of a port (Nova's detach_interface); a NIC the guest does not have is already detached. */
@@ -103,6 +130,26 @@ export const TriggerCrashDumpCommandSchema = z.object({ type: z.literal('trigger
 
 /** The host's whole network plan (shared/network-plan/): applied only if newer than the last one applied. */
 export const NetworkPlanCommandSchema = z.object({ type: z.literal('network_plan'), request_id: z.string(), plan: HostNetworkPlanSchema });
+
+/**
+ * A move between two agents (Nova's resize_instance, finish_resize, confirm_resize, revert_resize,
+ * finish_revert_resize), each on one agent, chained by the conductor through their reports.
+ */
+const moveCommand = { ...guestAction, migration_id: z.string().uuid() };
+/** Source: power the guest off and set its disk aside for the destination (kept until confirm or revert). */
+export const ResizeInstanceCommandSchema = z.object({ type: z.literal('resize_instance'), ...moveCommand, new_flavor: FlavorSnapshotSchema, timeout_sec: z.number().int().nonnegative() });
+/** Destination: build the guest from the source's disk with the new flavor, started when power_on. */
+export const FinishResizeCommandSchema = z
+  .object({ type: z.literal('finish_resize'), ...moveCommand, guest: GuestSpecSchema, source_host: z.string(), power_on: z.boolean() })
+  .refine((c) => c.guest.instance_id === c.instance_id, 'guest.instance_id must be the instance_id');
+/** Source: drop the copy kept since resize_instance. */
+export const ConfirmResizeCommandSchema = z.object({ type: z.literal('confirm_resize'), ...moveCommand });
+/** Destination: destroy the guest the move built here; `same_host` when it is the source too (its guest then is only destroyed while the kept copy is there). */
+export const RevertResizeCommandSchema = z.object({ type: z.literal('revert_resize'), ...moveCommand, same_host: z.boolean() });
+/** Source: bring the kept copy back as the guest (old flavor), started when power_on; a guest already back is left as it is. */
+export const FinishRevertResizeCommandSchema = z
+  .object({ type: z.literal('finish_revert_resize'), ...moveCommand, guest: GuestSpecSchema, power_on: z.boolean() })
+  .refine((c) => c.guest.instance_id === c.instance_id, 'guest.instance_id must be the instance_id');
 
 export const HostCommandSchema = z.discriminatedUnion('type', [
   SpawnCommandSchema,
@@ -115,10 +162,18 @@ export const HostCommandSchema = z.discriminatedUnion('type', [
   SuspendCommandSchema,
   ResumeCommandSchema,
   RebuildCommandSchema,
+  RescueCommandSchema,
+  UnrescueCommandSchema,
   SnapshotCommandSchema,
+  ShelveCommandSchema,
   AttachInterfaceCommandSchema,
   DetachInterfaceCommandSchema,
   TriggerCrashDumpCommandSchema,
   NetworkPlanCommandSchema,
+  ResizeInstanceCommandSchema,
+  FinishResizeCommandSchema,
+  ConfirmResizeCommandSchema,
+  RevertResizeCommandSchema,
+  FinishRevertResizeCommandSchema,
 ]);
 export type HostCommand = z.infer<typeof HostCommandSchema>;

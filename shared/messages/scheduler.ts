@@ -7,5 +7,13 @@ export const BuildRequestSchema = z.object({
   instance_id: z.string().uuid(),
 });
 
-export const SchedulerMessageSchema = z.discriminatedUnion('type', [BuildRequestSchema]);
+/** Scheduler queue: place a move (resize, cold migration) of a server; its migration names the flavor and any requested host. */
+export const MoveRequestSchema = z.object({
+  type: z.literal('move'),
+  request_id: z.string(),
+  instance_id: z.string().uuid(),
+  migration_id: z.string().uuid(),
+});
+
+export const SchedulerMessageSchema = z.discriminatedUnion('type', [BuildRequestSchema, MoveRequestSchema]);
 export type SchedulerMessage = z.infer<typeof SchedulerMessageSchema>;

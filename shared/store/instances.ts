@@ -139,7 +139,9 @@ export async function createInstances(instances: Instance[], limits: QuotaUsage 
 
 /** The quota releases (the project's and the user's) that go in the same transaction as an instance's removal. */
 export function quotaRelease(i: Instance): TransactItem[] {
-  const release = { UpdateExpression: 'ADD instances :i, cores :c, ram :r', ExpressionAttributeValues: { ':i': -1, ':c': -i.flavor.vcpus, ':r': -i.flavor.ram } };
+  // A move holds the larger of both flavors until it ends.
+  const held = { vcpus: Math.max(i.flavor.vcpus, i.move?.old_flavor.vcpus ?? 0, i.move?.new_flavor.vcpus ?? 0), ram: Math.max(i.flavor.ram, i.move?.old_flavor.ram ?? 0, i.move?.new_flavor.ram ?? 0) };
+  const release = { UpdateExpression: 'ADD instances :i, cores :c, ram :r', ExpressionAttributeValues: { ':i': -1, ':c': -held.vcpus, ':r': -held.ram } };
   return [
     { Update: { TableName: tableName(), Key: keys.quotaUsage(i.project_id), ...release } },
     { Update: { TableName: tableName(), Key: keys.userQuotaUsage(i.project_id, i.user_id), ...release } },
@@ -148,19 +150,27 @@ export function quotaRelease(i: Instance): TransactItem[] {
 
 /** The release of an instance's claim on its host (and its place in its server group), in the same transaction as the change that ends it. */
 export function claimRelease(i: Instance): TransactItem[] {
-  if (!i.claimed_host) return [];
-  return [
-    ...placementReleaseItems(i),
-    {
-      Update: {
-        TableName: tableName(),
-        Key: keys.host(i.claimed_host),
-        UpdateExpression: 'ADD used_vcpus :v, used_memory_mb :m, used_disk_gb :d, running_vms :n',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':v': -i.flavor.vcpus, ':m': -i.flavor.ram, ':d': -diskOf(i), ':n': -1 },
-      },
+  // A move's second claim (store/migrations.ts) goes with the instance's own.
+  const other = i.move?.other_claim;
+  if (!i.claimed_host) return other ? [...placementReleaseItems({ ...i, claimed_host: other.host }), hostClaimRelease(other.host, other.flavor)] : [];
+  // Both claims on one host (a resize to the same host) are one update: a transaction touches an item once.
+  if (other?.host === i.claimed_host) return [...placementReleaseItems(i), hostClaimRelease(i.claimed_host, i.flavor, other.flavor)];
+  const otherRelease = other ? [...placementReleaseItems({ ...i, claimed_host: other.host }), hostClaimRelease(other.host, other.flavor)] : [];
+  return [...placementReleaseItems(i), hostClaimRelease(i.claimed_host, i.flavor), ...otherRelease];
+}
+
+/** The release of claims of these flavors (one each) on a host. */
+export function hostClaimRelease(host: string, ...flavors: Instance['flavor'][]): TransactItem {
+  const sum = (f: (x: Instance['flavor']) => number) => flavors.reduce((n, x) => n + f(x), 0);
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: keys.host(host),
+      UpdateExpression: 'ADD used_vcpus :v, used_memory_mb :m, used_disk_gb :d, running_vms :n',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':v': -sum((f) => f.vcpus), ':m': -sum((f) => f.ram), ':d': -sum((f) => diskOf({ flavor: f })), ':n': -flavors.length },
     },
-  ];
+  };
 }
 
 export const diskOf = (i: Pick<Instance, 'flavor'>) => i.flavor.disk + i.flavor.ephemeral + Math.ceil(i.flavor.swap / 1024);
@@ -292,9 +302,24 @@ export const TASK_DEADLINE_SECONDS: Record<string, number> = {
   resuming: 600,
   // A rebuild may download a new image first.
   rebuilding: 900,
+  // A rescue may download its rescue image first.
+  rescuing: 900,
+  unrescuing: 300,
   // The disk is copied and uploaded; also how long the presigned part URLs stay valid.
   image_snapshot: 3600,
   image_backup: 3600,
+  // A move: placing it, the source setting its disk aside, the destination copying it and starting the guest.
+  resize_prep: 300,
+  resize_migrating: 900,
+  resize_migrated: 300,
+  resize_finish: 3600,
+  resize_confirming: 600,
+  resize_reverting: 900,
+  // Shelve powers the guest off, then copies and uploads its disk (the part URLs last as long).
+  shelving: 3600,
+  shelving_offloading: 300,
+  // Scheduling, or powering a shelved guest on; a spawn then has its own deadline.
+  unshelving: 300,
 };
 
 export function deadlineFor(task: string, now = Date.now()): string {

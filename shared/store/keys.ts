@@ -22,6 +22,7 @@
  * | quota usage       | PROJECT#<pid>        | QUOTA_USAGE        |                                     |                          |                         |
  * | used console token | CONSOLETOKEN#<jti> | USED             | (`expires_at` = the token's expiry: TTL) |          |                         |
  * | token revocation  | REVOKED#<token or event id> | REVOKED     |                                     | TYPE#REVOCATION / <iso expiry> |                   |
+ * | migration         | MIGRATION#<uuid>     | MIGRATION          | MIGRATIONS#UNCONFIRMED / <finished at>#<uuid> (only while `finished`: auto-confirm) | TYPE#MIGRATION / <created>#<id> |  |
  */
 export const keys = {
   instance: (id: string) => ({ pk: `INSTANCE#${id}`, sk: 'INSTANCE' }),
@@ -48,9 +49,12 @@ export const keys = {
   userQuotaUsage: (projectId: string, userId: string) => ({ pk: `PROJECT#${projectId}`, sk: `QUOTA_USAGE#USER#${userId}` }),
   revocation: (tokenId: string) => ({ pk: `REVOKED#${tokenId}`, sk: 'REVOKED' }),
   usedConsoleToken: (jti: string) => ({ pk: `CONSOLETOKEN#${jti}`, sk: 'USED' }),
+  /** A resize or cold migration (store/migrations.ts). */
+  migration: (uuid: string) => ({ pk: `MIGRATION#${uuid}`, sk: 'MIGRATION' }),
 } as const;
 
 export const byType = (type: string) => `TYPE#${type}`;
 export const userAssignments = (userId: string) => `USER#${userId}#ASSIGNMENTS`;
 export const projectInstances = (projectId: string) => `PROJECT#${projectId}#INSTANCES`;
 export const DEADLINE_PARTITION = 'DEADLINE';
+export const UNCONFIRMED_MIGRATIONS = 'MIGRATIONS#UNCONFIRMED';

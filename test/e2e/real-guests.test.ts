@@ -1,9 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addHost, canMakeNamespaces, topologyFor } from '../../infra/local/network-topology.js';
+import { QmpClient } from '../../host-agent/drivers/qemu/qmp-client.js';
 import { api, cloud, createProjectUser, issueToken, openstack, openstackJson, waitFor, type Credentials } from '../support/cloud.js';
 import {
   agentLogFile,
@@ -57,6 +60,10 @@ describe('real QEMU guests through the openstack CLI', () => {
   const imageIds = new Set<string>();
 
   const instanceDir = (id: string) => join(agentStateDir(agentOptions), 'instances', id);
+  /** A second QEMU host in the zone, for the unshelve: disabled once the server runs there, so the later tests stay on the first. */
+  const otherHost = `qe2f-${suffix}`;
+  let otherOptions: QemuAgentOptions | undefined;
+  let other: ChildProcess | undefined;
 
   /** The server as the API shows it to admin (raw HTTP: cheap to poll). */
   async function serverOf(id: string): Promise<Row | undefined> {
@@ -164,6 +171,10 @@ describe('real QEMU guests through the openstack CLI', () => {
     for (const id of imageIds) await openstack(['image', 'delete', id], user).catch(() => undefined);
     await openstack(['compute', 'service', 'set', '--disable', '--disable-reason', 'real-guests e2e finished', hostName, 'nova-compute']).catch(() => undefined);
     if (agent) await stopAgent(agent);
+    if (other) {
+      await openstack(['compute', 'service', 'set', '--disable', '--disable-reason', 'real-guests e2e finished', otherHost, 'nova-compute']).catch(() => undefined);
+      await stopAgent(other);
+    }
     const leftovers = await killQemusOf(everyServerId);
     if (!process.env.NOVALESS_KEEP_TEST_STATE) rmSync(baseDir, { recursive: true, force: true });
     // Guests outlive agents: none of this suite's may outlive the suite.
@@ -255,10 +266,86 @@ describe('real QEMU guests through the openstack CLI', () => {
     expect(await qemuPidsOf(mainId)).toHaveLength(1);
   }, 2 * BOOT_MS);
 
+  it('rescues the server (RESCUE: a boot from the rescue disk, its root disk second) and unrescues it (ACTIVE: a boot from its root disk)', async () => {
+    const drivesOf = async () => {
+      const [pid] = await qemuPidsOf(mainId);
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.startsWith('file=')).map((a) => a.split(',')[0].slice(5));
+    };
+    const boots = countMarker(await consoleOf(mainId), BOOTED);
+    const rootDisk = join(instanceDir(mainId), 'disk.qcow2');
+    await openstack(['server', 'rescue', '--image', imageName, mainId], user);
+    expect((await waitForStatus(mainId, 'RESCUE'))['OS-EXT-STS:power_state']).toBe(1);
+    expect(await drivesOf()).toEqual([join(instanceDir(mainId), 'disk.rescue.qcow2'), rootDisk, join(instanceDir(mainId), 'disk.config.iso')]);
+    await waitForBoots(mainId, boots + 1);
+    // Written to the server's disk as the rescue guest writes to its second disk (QEMU's block layer).
+    const qmp = await QmpClient.connect(join(instanceDir(mainId), 'qmp.sock'));
+    try {
+      await qmp.execute('human-monitor-command', { 'command-line': 'qemu-io root-disk "write -P 0xa5 60M 64k"' });
+    } finally {
+      qmp.close();
+    }
+    await openstack(['server', 'unrescue', mainId], user);
+    await waitForStatus(mainId, 'ACTIVE');
+    expect(await drivesOf()).toEqual([rootDisk, join(instanceDir(mainId), 'disk.config.iso')]);
+    expect(existsSync(join(instanceDir(mainId), 'disk.rescue.qcow2'))).toBe(false);
+    await waitForBoots(mainId, boots + 2);
+    const { stdout } = await promisify(execFile)('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', 'read -P 0xa5 60M 64k', rootDisk]);
+    expect(stdout).toContain('read 65536/65536 bytes');
+    expect(stdout).not.toContain('Pattern verification failed');
+  }, 3 * BOOT_MS);
+
+  describe('shelve and unshelve on another host', () => {
+    /** 64 KiB of 0x5a near the end of the 64 MiB disk (free space of its FAT partition). */
+    const MARK = 'write -P 0x5a 62M 64k';
+    const CHECK = 'read -P 0x5a 62M 64k';
+    const otherDir = (id: string) => join(agentStateDir(otherOptions!), 'instances', id);
+
+    it('keeps what was written to the disk: shelve offloads it (host freed), unshelve with a host (2.91) spawns it there from the image', async () => {
+      otherOptions = { ...agentOptions, host: otherHost, network: undefined };
+      other = startQemuAgent(otherOptions);
+      // Written through the running guest's virtio disk (QEMU's own block layer), as the guest writes.
+      const qmp = await QmpClient.connect(join(instanceDir(mainId), 'qmp.sock'));
+      try {
+        await qmp.execute('human-monitor-command', { 'command-line': `qemu-io virtio0 "${MARK}"` });
+      } finally {
+        qmp.close();
+      }
+
+      await openstack(['server', 'shelve', mainId], user);
+      const offloaded = await waitForStatus(mainId, 'SHELVED_OFFLOADED');
+      expect(offloaded['OS-EXT-SRV-ATTR:host']).toBeNull();
+      expect(await qemuPidsOf(mainId)).toEqual([]);
+      expect(existsSync(instanceDir(mainId))).toBe(false);
+      expect(await hypervisorUsage()).toEqual({ vcpus_used: 0, memory_mb_used: 0, running_vms: 0 });
+
+      // Raw API calls from here on: each CLI start costs seconds.
+      const userToken = await issueToken(user);
+      await waitFor(`host ${otherHost} to be up`, async () => {
+        const res = await api('GET', `/compute/v2.1/os-services?host=${otherHost}`, { token: adminToken });
+        return (res.body.services as Row[] | undefined)?.some((r) => r.state === 'up');
+      }, 90_000, 500);
+      const res = await api('POST', `/compute/v2.1/servers/${mainId}/action`, {
+        token: adminToken,
+        headers: { 'OpenStack-API-Version': 'compute 2.91' },
+        body: { unshelve: { host: otherHost } },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      const back = await waitForStatus(mainId, 'ACTIVE');
+      expect(back['OS-EXT-SRV-ATTR:host']).toBe(otherHost);
+      expect(await qemuPidsOf(mainId)).toHaveLength(1);
+      expect((await api('PUT', '/compute/v2.1/os-services/disable', { token: adminToken, body: { host: otherHost, binary: 'nova-compute' } })).status).toBe(200);
+      const { stdout } = await promisify(execFile)('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', CHECK, join(otherDir(mainId), 'disk.qcow2')]);
+      expect(stdout).toContain('read 65536/65536 bytes');
+      expect(stdout).not.toContain('Pattern verification failed');
+      await waitFor('the shelved image deleted', async () => (await api('GET', `/image/v2/images?name=${serverName}-shelved`, { token: userToken })).body.images.length === 0, 30_000, 500);
+    }, 4 * BOOT_MS);
+  });
+
   it('deletes the server: QEMU gone, instance dir removed, hypervisor usage back to zero', async () => {
     await deleteServer(mainId);
     expect(await qemuPidsOf(mainId)).toEqual([]);
     expect(existsSync(instanceDir(mainId))).toBe(false);
+    if (otherOptions) expect(existsSync(join(agentStateDir(otherOptions), 'instances', mainId))).toBe(false);
     expect(await hypervisorUsage()).toEqual({ vcpus_used: 0, memory_mb_used: 0, running_vms: 0 });
   }, BOOT_MS);
 

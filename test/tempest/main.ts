@@ -60,7 +60,7 @@ async function main(): Promise<number> {
     const workDir = mkdtempSync(join(tmpdir(), 'novaless-tempest-'));
     stateDir = join(workDir, 'state');
     const logFile = join(workDir, 'start.log');
-    const child = launchCloud({ stateDir, logFile, args: ['--fresh', '--port', String(await freePort()), '--driver', driver], env: { LOG_LEVEL: 'WARN' } });
+    const child = launchCloud({ stateDir, logFile, args: ['--fresh', '--port', String(await freePort()), '--driver', driver], env: { LOG_LEVEL: 'WARN', ALLOW_RESIZE_TO_SAME_HOST: 'true' } });
     stop = async () => {
       await stopProcess(child, 40_000);
       rmSync(workDir, { recursive: true, force: true });

@@ -4,7 +4,9 @@ import { config } from '../../../shared/config.js';
 import { Conflict } from '../../../shared/errors.js';
 import { ConcurrentModification } from '../../../shared/domain/network/errors.js';
 import { logger } from '../../../shared/logger.js';
+import { deleteShelvedImage } from '../../../shared/storage/shelved-image.js';
 import { sendDestroy, sendHostCommand } from '../../../shared/messages/host-commands.js';
+import { cleanUpMoveOnDelete } from '../../../shared/moves/move-commands.js';
 import { softDelete } from '../../../shared/store/deleted-instances.js';
 import { newAction, recordAction } from '../../../shared/store/instance-actions.js';
 import { deadlineFor, getInstance, removeInstance, updateInstance } from '../../../shared/store/instances.js';
@@ -29,8 +31,10 @@ const actionOf = (req: ApiRequest, instance: Instance, action: InstanceActionNam
 export async function deleteServer(req: ApiRequest): Promise<ApiResponse> {
   const instance = await loadInstance(req);
   checkNotLocked(req, instance);
+  // As Nova: a shelved server's image goes with it.
+  if (instance.shelved && (instance.vm_state === VmState.SHELVED || instance.vm_state === VmState.SHELVED_OFFLOADED)) await deleteShelvedImage(instance.shelved.image_id);
   const reclaimAfter = config().RECLAIM_INSTANCE_INTERVAL;
-  const softDeletable = reclaimAfter > 0 && instance.launched_at && instance.claimed_host && instance.host && instance.vm_state !== VmState.SOFT_DELETED;
+  const softDeletable = reclaimAfter > 0 && instance.launched_at && instance.claimed_host && instance.host && instance.vm_state !== VmState.SOFT_DELETED && !instance.move;
   if (softDeletable && instance.task_state !== TaskState.DELETING) return softDeleteServer(req, instance, reclaimAfter);
   return deleteForGood(req, instance);
 }
@@ -54,6 +58,7 @@ export async function deleteForGood(req: ApiRequest, first: Instance): Promise<A
       if (deleting) {
         await recordAction(actionOf(req, deleting, InstanceActionName.DELETE));
         await sendDestroy(deleting.claimed_host!, deleting.id, req.requestId);
+        if (deleting.move) await cleanUpMoveOnDelete({ ...deleting, move: deleting.move }, req.requestId);
         return { status: 204 };
       }
     }

@@ -5,6 +5,7 @@ import type { ActionDoneReportSchema } from '../../../shared/messages/conductor.
 import { completeSnapshot, discardSnapshot } from '../../../shared/storage/snapshot-image.js';
 import { GUEST_ACTION_OUTCOMES } from './guest-action-outcomes.js';
 import { endPendingTask } from './pending-action.js';
+import { onShelveDone, onUnshelvePoweredOn } from './shelve-done.js';
 import { finishTasklessAction } from './taskless-action.js';
 
 /**
@@ -14,6 +15,8 @@ import { finishTasklessAction } from './taskless-action.js';
  */
 export async function onActionDone(report: z.infer<typeof ActionDoneReportSchema>): Promise<void> {
   if (TASKLESS_ACTIONS.has(report.action)) return finishTasklessAction(report);
+  if (report.action === 'shelve') return onShelveDone(report);
+  if (report.action === 'unshelve') return onUnshelvePoweredOn(report);
   const ended = await endPendingTask(report, async ({ instance, action }) => {
     let failure: string | null = null;
     if (SNAPSHOT_ACTIONS.has(report.action)) {

@@ -5,10 +5,12 @@ import type { DestroyedReportSchema } from '../../../shared/messages/conductor.j
 import { getInstance, removeInstance } from '../../../shared/store/instances.js';
 import { finishEvent } from '../../../shared/store/instance-actions.js';
 import { deleteConsoleLog } from '../console-log.js';
+import { onShelveOffloaded } from './shelve-offloaded.js';
 
 /** The guest is gone from its host: remove the instance, releasing its claim and quota once. */
 export async function onDestroyed(report: z.infer<typeof DestroyedReportSchema>): Promise<void> {
   const instance = await getInstance(report.instance_id);
+  if (instance?.task_state === TaskState.SHELVING_OFFLOADING && instance.host === report.host) return onShelveOffloaded(report, instance);
   if (!instance || instance.task_state !== TaskState.DELETING) return;
   if (!(await removeInstance(instance))) return;
   logger.info('instance deleted', { instance_id: instance.id, host: report.host });

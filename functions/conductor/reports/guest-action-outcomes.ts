@@ -33,6 +33,12 @@ export const GUEST_ACTION_OUTCOMES: Record<GuestAction, GuestActionOutcome> = {
     done: (_i, powerState) => (powerState === PowerState.RUNNING ? VmState.ACTIVE : VmState.STOPPED),
     errorOnFailure: true,
   },
+  // Nova's rescue_instance and unrescue_instance put the instance in ERROR when the driver fails.
+  rescue: { tasks: [TaskState.RESCUING], done: () => VmState.RESCUED, errorOnFailure: true },
+  unrescue: { tasks: [TaskState.UNRESCUING], done: () => VmState.ACTIVE, errorOnFailure: true },
+  // Done reports go to shelve-done.ts; a failure only ends the task (and discards the image).
+  shelve: { tasks: [TaskState.SHELVING, TaskState.SHELVING_IMAGE_PENDING_UPLOAD, TaskState.SHELVING_IMAGE_UPLOADING] },
+  unshelve: { tasks: [TaskState.UNSHELVING] },
   createImage: { tasks: [TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING] },
   createBackup: { tasks: [TaskState.IMAGE_BACKUP] },
   // Runs no task: its reports only finish its event (taskless-action.ts).

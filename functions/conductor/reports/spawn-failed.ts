@@ -7,6 +7,7 @@ import { SchedulerMessageSchema } from '../../../shared/messages/scheduler.js';
 import { sendMessage } from '../../../shared/messages/send.js';
 import { claimRelease, deadlineFor, getInstance, transact, versionedUpdate } from '../../../shared/store/instances.js';
 import { finishEvent } from '../../../shared/store/instance-actions.js';
+import { onUnshelveSpawnFailed } from './unshelve-spawned.js';
 
 /** Builds tried before an instance goes to ERROR (Nova's [scheduler] max_attempts). */
 export const MAX_BUILD_ATTEMPTS = 3;
@@ -20,6 +21,7 @@ export async function onSpawnFailed(report: z.infer<typeof SpawnFailedReportSche
   if (!instance || instance.task_state !== TaskState.SPAWNING || instance.host !== report.host) {
     return logger.info('ignoring a stale spawn_failed report', { instance_id: report.instance_id });
   }
+  if (instance.vm_state === VmState.SHELVED_OFFLOADED) return onUnshelveSpawnFailed(report, instance);
   const attempted = [...instance.attempted_hosts, report.host];
   const release = claimRelease(instance);
   if (attempted.length < MAX_BUILD_ATTEMPTS) {

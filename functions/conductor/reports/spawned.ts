@@ -5,6 +5,7 @@ import type { SpawnedReportSchema } from '../../../shared/messages/conductor.js'
 import { getInstance, updateInstance } from '../../../shared/store/instances.js';
 import { finishEvent } from '../../../shared/store/instance-actions.js';
 import { sendDestroy } from '../../../shared/messages/host-commands.js';
+import { onUnshelveSpawned } from './unshelve-spawned.js';
 
 /**
  * A guest is running. Applied only while the instance waits for exactly this host to spawn it;
@@ -20,6 +21,7 @@ export async function onSpawned(report: z.infer<typeof SpawnedReportSchema>): Pr
   if (instance.task_state !== TaskState.SPAWNING || instance.host !== report.host) {
     return logger.info('ignoring a stale spawned report', { instance_id: instance.id, task_state: instance.task_state });
   }
+  if (instance.vm_state === VmState.SHELVED_OFFLOADED) return onUnshelveSpawned(report, instance);
   const now = new Date().toISOString();
   const updated = await updateInstance(instance, {
     vm_state: VmState.ACTIVE,

@@ -45,17 +45,17 @@ export class GuestLauncher {
     await writeConfigDrive(spec, paths.configDrive);
   }
 
-  /** Starts the guest's QEMU (booting, or `incoming` from its saved state) once its taps are there; resolves with its pid. */
-  async launch(spec: GuestSpec, paths: InstancePaths, incoming = false): Promise<number> {
+  /** Starts the guest's QEMU (booting, or `incoming` from its saved state, or its rescue disk) once its taps are there; resolves with its pid. */
+  async launch(spec: GuestSpec, paths: InstancePaths, incoming = false, rescueDisk?: string): Promise<number> {
     await rm(paths.qmp, { force: true });
     await rm(paths.vnc, { force: true });
     const { runner, netns, log } = this.options;
     await ensureGuestTaps(this.nicsOf(spec), { runner, netns, log });
-    return launchQemu(this.argsOf(spec, paths, incoming), paths.pidfile, netns);
+    return launchQemu(this.argsOf(spec, paths, incoming, rescueDisk), paths.pidfile, netns);
   }
 
-  argsOf(spec: GuestSpec, paths: InstancePaths, incoming = false): string[] {
-    return qemuArgs({ instanceId: spec.instance_id, paths, vcpus: spec.flavor.vcpus, memoryMb: spec.flavor.ram, virtType: this.options.virtType, incoming, nics: this.nicsOf(spec) });
+  argsOf(spec: GuestSpec, paths: InstancePaths, incoming = false, rescueDisk?: string): string[] {
+    return qemuArgs({ instanceId: spec.instance_id, paths, vcpus: spec.flavor.vcpus, memoryMb: spec.flavor.ram, virtType: this.options.virtType, incoming, nics: this.nicsOf(spec), rescueDisk });
   }
 
   private nicsOf(spec: GuestSpec): GuestSpec['nics'] {

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { ImageMeta } from '../../../shared/domain/instance.js';
 import { PowerState } from '../../../shared/domain/instance-states.js';
 import { GuestSpecSchema, type GuestNic, type GuestSpec } from '../../../shared/messages/host.js';
 import { KeyedLock, Semaphore } from '../../concurrency.js';
@@ -32,6 +33,7 @@ import { plugNic, unplugNic } from './nic-hotplug.js';
 import { isGuestProcess, qemuVersion, readPid, scanGuestProcesses, waitForExit } from './qemu-process.js';
 import { QmpClient } from './qmp-client.js';
 import { powerStateOfRunState } from './run-states.js';
+import { inRescue, prepareRescueDisk, removeRescueDisk, rescueDiskOf } from './rescue.js';
 
 export interface QemuDriverOptions {
   /** The agent's state dir: guests live in `instances/`, snapshots in transit in `snapshots/`. */
@@ -177,6 +179,14 @@ export class QemuDriver extends BaseComputeDriver {
       await this.launcher.prepareDisks(spec, paths);
       return { power_state: await this.start(spec, paths), addresses: {} };
     });
+  }
+
+  /** Nova's rescue and unrescue (rescue.ts): the guest starts from a rescue disk, its root disk second; then from its root disk again. */
+  async rescue(instanceId: string, rescueImage: ImageMeta): Promise<void> {
+    await this.restartWith(instanceId, (paths) => prepareRescueDisk(this.options.images, rescueImage, paths));
+  }
+  async unrescue(instanceId: string): Promise<void> {
+    await this.restartWith(instanceId, removeRescueDisk);
   }
 
   async destroy(instanceId: string): Promise<void> {
@@ -473,10 +483,21 @@ export class QemuDriver extends BaseComputeDriver {
     }
   }
 
-  /** Starts the guest's QEMU and waits until the guest runs. */
+  /** The guest stopped, its disks changed, started again (a suspended state is discarded, as by a hard reboot). */
+  private async restartWith(instanceId: string, change: (paths: InstancePaths) => Promise<unknown>): Promise<void> {
+    await this.exclusive(instanceId, async () => {
+      const paths = await this.existing(instanceId);
+      await this.stopProcess(instanceId);
+      await rm(paths.suspended, { force: true });
+      await change(paths);
+      await this.start(await this.specOf(paths), paths);
+    });
+  }
+
+  /** Starts the guest's QEMU (from its rescue disk while it is in rescue) and waits until the guest runs. */
   private async start(spec: GuestSpec, paths: InstancePaths): Promise<PowerState> {
     const started = Date.now();
-    const pid = await this.launcher.launch(spec, paths);
+    const pid = await this.launcher.launch(spec, paths, false, (await inRescue(paths)) ? rescueDiskOf(paths) : undefined);
     const state = await this.powerState(spec.instance_id, true);
     this.options.log.info('started guest QEMU', { instance_id: spec.instance_id, pid, virt_type: this.options.virtType, start_ms: Date.now() - started });
     return state;

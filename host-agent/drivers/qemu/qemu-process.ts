@@ -21,6 +21,8 @@ export interface QemuGuestArgs {
   incoming?: boolean;
   /** The guest's NICs in order (eth0 first); none = a guest without network. */
   nics?: readonly GuestNic[];
+  /** In rescue (qemu/rescue.ts): the rescue disk, booted, with the root disk as the second disk. */
+  rescueDisk?: string;
 }
 
 /**
@@ -51,12 +53,26 @@ export function qemuArgs(guest: QemuGuestArgs): string[] {
     '-chardev', `socket,id=console,path=${paths.serial},server=on,wait=off,logfile=${paths.console},logappend=on`,
     '-serial', 'chardev:console',
     '-qmp', `unix:${paths.qmp},server=on,wait=off`,
-    '-drive', `file=${paths.disk},format=qcow2,if=virtio,discard=unmap`,
+    ...diskArgs(paths.disk, guest.rescueDisk),
     '-drive', `file=${paths.configDrive},format=raw,if=ide,media=cdrom,readonly=on`,
     ...nicArgs(guest.nics ?? []),
     '-pidfile', paths.pidfile,
     '-daemonize',
     ...(guest.incoming ? ['-incoming', `exec:cat ${shellQuote(paths.suspended)}`] : []),
+  ];
+}
+
+/**
+ * The root disk on virtio; in rescue, the rescue disk first (vda, boot index 0) and the root disk
+ * second (vdb), as Nova's libvirt rescue attaches them.
+ */
+function diskArgs(rootDisk: string, rescueDisk?: string): string[] {
+  if (!rescueDisk) return ['-drive', `file=${rootDisk},format=qcow2,if=virtio,discard=unmap`];
+  return [
+    '-drive', `file=${rescueDisk},format=qcow2,if=none,id=rescue-disk,discard=unmap`,
+    '-device', 'virtio-blk-pci,drive=rescue-disk,bootindex=0',
+    '-drive', `file=${rootDisk},format=qcow2,if=none,id=root-disk,discard=unmap`,
+    '-device', 'virtio-blk-pci,drive=root-disk,bootindex=1',
   ];
 }
 

@@ -38,7 +38,7 @@ export function snapshotPartPlan(i: Pick<Instance, 'flavor' | 'image_meta'>): { 
  * The snapshot's image record, queued until the conductor completes the upload (Nova's
  * create_image properties; `kind` sets image_type, a backup's backup_type with it).
  */
-async function snapshotImage(req: ApiRequest, instance: Instance, name: string, kind: Record<string, string>, metadata: Record<string, string>): Promise<Image> {
+export async function snapshotImage(req: ApiRequest, instance: Instance, name: string, kind: Record<string, string>, metadata: Record<string, string>): Promise<Image> {
   const base = await getImage(instance.image_ref);
   const now = new Date().toISOString();
   return {

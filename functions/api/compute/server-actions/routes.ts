@@ -10,11 +10,16 @@ import { floatingIpActions } from './floating-ip-actions.js';
 import { instanceActionRoutes } from './instance-actions.js';
 import { lockServerActions } from './lock-server.js';
 import { pauseServerActions } from './pause-server.js';
+import { migrateServerActions } from './migrate-server.js';
 import { rebuildServerActions } from './rebuild-server.js';
+import { resizeServerActions } from './resize-server.js';
+import { rescueServerActions } from './rescue-server.js';
 import { resetStateActions } from './reset-state.js';
 import { securityGroupActions } from './security-group-actions.js';
 import { remoteConsoleActions } from './remote-console-actions.js';
 import type { ServerAction } from './server-action.js';
+import { shelveServerActions } from './shelve-server.js';
+import { unshelveServerActions } from './shelve-unshelve.js';
 import { serverPowerActions } from './server-power.js';
 import { serverRebootActions } from './server-reboot.js';
 import { suspendServerActions } from './suspend-server.js';
@@ -31,7 +36,12 @@ const ACTIONS = new Map<string, ServerAction>(
     ...consoleOutputActions,
     ...remoteConsoleActions,
     ...rebuildServerActions,
+    ...resizeServerActions,
+    ...migrateServerActions,
+    ...rescueServerActions,
     ...resetStateActions,
+    ...shelveServerActions,
+    ...unshelveServerActions,
     ...createImageActions,
     ...createBackupActions,
     ...triggerCrashDumpActions,

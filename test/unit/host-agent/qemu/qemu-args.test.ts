@@ -34,3 +34,21 @@ describe('QEMU NIC arguments', () => {
     expect(args.indexOf('-netdev')).toBeLessThan(args.indexOf('-daemonize'));
   });
 });
+
+describe('QEMU disk arguments', () => {
+  const id = '6f1c0a52-1111-4e2e-9c3d-abcdef012345';
+  const paths = instancePaths('/x/instances', id);
+  const drives = (rescueDisk?: string) =>
+    qemuArgs({ instanceId: id, paths, vcpus: 1, memoryMb: 128, virtType: 'qemu', rescueDisk }).filter((a) => a.startsWith('file=') || a.startsWith('virtio-blk'));
+
+  it('in rescue, boots the rescue disk (vda) with the root disk second (vdb), as Nova rescues', () => {
+    expect(drives()).toEqual([`file=${paths.disk},format=qcow2,if=virtio,discard=unmap`, `file=${paths.configDrive},format=raw,if=ide,media=cdrom,readonly=on`]);
+    expect(drives('/x/instances/r.qcow2')).toEqual([
+      'file=/x/instances/r.qcow2,format=qcow2,if=none,id=rescue-disk,discard=unmap',
+      'virtio-blk-pci,drive=rescue-disk,bootindex=0',
+      `file=${paths.disk},format=qcow2,if=none,id=root-disk,discard=unmap`,
+      'virtio-blk-pci,drive=root-disk,bootindex=1',
+      `file=${paths.configDrive},format=raw,if=ide,media=cdrom,readonly=on`,
+    ]);
+  });
+});
