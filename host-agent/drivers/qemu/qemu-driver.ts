@@ -1,17 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ImageMeta } from '../../../shared/domain/instance.js';
 import { PowerState } from '../../../shared/domain/instance-states.js';
-import { GuestSpecSchema, type GuestNic, type GuestSpec } from '../../../shared/messages/host.js';
-import { KeyedLock, Semaphore } from '../../concurrency.js';
+import type { GuestNic, GuestSpec } from '../../../shared/messages/host.js';
+import { Semaphore } from '../../concurrency.js';
 import type { ImageCache } from '../../image-cache/image-cache.js';
 import { execRunner, type CommandRunner } from '../../network/command-runner.js';
 import {
   BaseComputeDriver,
-  GuestNotFound,
   InvalidGuestState,
   type DriverInventory,
   type GuestInfo,
@@ -24,16 +23,16 @@ import type { DriverDiagnostics } from '../../../shared/domain/guest-diagnostics
 import { capConsoleLog, lastLines, readTail } from './console-log.js';
 import { probeGuest } from './guest-diagnostics.js';
 import { GuestLauncher } from './guest-launcher.js';
+import { GuestPower } from './guest-power.js';
+import { GuestRuntime } from './guest-runtime.js';
 import { ensureGuestTaps } from './guest-taps.js';
-import { instancePaths, type InstancePaths } from './instance-dir.js';
+import { instancePaths } from './instance-dir.js';
 import type { VirtType } from './kvm-detect.js';
 import { qemuImg } from './qemu-img.js';
-import { saveGuestState, waitRestored } from './managed-save.js';
 import { plugNic, unplugNic } from './nic-hotplug.js';
-import { isGuestProcess, qemuVersion, readPid, scanGuestProcesses, waitForExit } from './qemu-process.js';
-import { QmpClient } from './qmp-client.js';
+import { qemuVersion, scanGuestProcesses } from './qemu-process.js';
 import { powerStateOfRunState } from './run-states.js';
-import { inRescue, prepareRescueDisk, removeRescueDisk, rescueDiskOf } from './rescue.js';
+import { prepareRescueDisk, removeRescueDisk } from './rescue.js';
 
 export interface QemuDriverOptions {
   /** The agent's state dir: guests live in `instances/`, snapshots in transit in `snapshots/`. */
@@ -70,19 +69,17 @@ const MAX_UNIX_SOCKET_PATH_BYTES = 107;
  * its directory does; it runs while the QEMU named after it lives. So the agent can restart at
  * any time without touching the guests, and finds them again from the directory. The spec in
  * it (`spec.json`, NICs included) is what every later start (power on, reboot, resume) uses;
- * how a guest is made and started is in guest-launcher.ts, its managed save in managed-save.ts.
+ * how a guest is made and started is in guest-launcher.ts, its process, QMP and power state in
+ * guest-runtime.ts, its power operations and managed save in guest-power.ts.
  */
 export class QemuDriver extends BaseComputeDriver {
   readonly name = 'qemu';
   readonly instancesDir: string;
   private readonly snapshotsDir: string;
-  /** Operations that change a guest run one at a time per guest. */
-  private readonly ops = new KeyedLock();
-  private readonly busy = new Set<string>();
-  /** The last power state seen, answered while an operation holds the guest's QMP socket. */
-  private readonly lastKnown = new Map<string, PowerState>();
   readonly snapshots: Semaphore;
   private readonly launcher: GuestLauncher;
+  private readonly guests: GuestRuntime;
+  private readonly power: GuestPower;
   private capTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: QemuDriverOptions) {
@@ -92,6 +89,8 @@ export class QemuDriver extends BaseComputeDriver {
     this.snapshots = new Semaphore(options.maxParallelSnapshots);
     const { images, virtType, netns, log } = options;
     this.launcher = new GuestLauncher({ images, virtType, netns, networking: options.networking ?? true, runner: options.runner ?? execRunner, log });
+    this.guests = new GuestRuntime({ instancesDir: this.instancesDir, launcher: this.launcher, virtType, log, quitTimeoutMs: options.quitTimeoutMs });
+    this.power = new GuestPower(this.guests, this.launcher, options);
   }
 
   async init(known: readonly KnownGuest[]): Promise<void> {
@@ -154,153 +153,70 @@ export class QemuDriver extends BaseComputeDriver {
   }
 
   async getInfo(instanceId: string): Promise<GuestInfo> {
-    return { instance_id: instanceId, power_state: await this.powerState(instanceId) };
+    return { instance_id: instanceId, power_state: await this.guests.powerState(instanceId) };
   }
 
   async spawn(spec: GuestSpec): Promise<SpawnedGuest> {
-    return this.exclusive(spec.instance_id, async () => {
-      const paths = this.paths(spec.instance_id);
-      if (await this.pidOf(spec.instance_id)) return { power_state: await this.powerState(spec.instance_id, true), addresses: {} };
+    return this.guests.exclusive(spec.instance_id, async () => {
+      const paths = this.guests.paths(spec.instance_id);
+      if (await this.guests.pidOf(spec.instance_id)) return { power_state: await this.guests.powerState(spec.instance_id, true), addresses: {} };
       await mkdir(paths.dir, { recursive: true, mode: 0o700 });
       await writeFile(paths.spec, `${JSON.stringify(spec, null, 2)}\n`);
       await this.launcher.prepareDisks(spec, paths);
-      return { power_state: await this.start(spec, paths), addresses: {} };
+      return { power_state: await this.guests.start(spec, paths), addresses: {} };
     });
   }
 
   /** Nova's rebuild: the same guest (uuid, flavor, config drive) on a fresh disk from `spec.image`. */
   async rebuild(spec: GuestSpec): Promise<SpawnedGuest> {
-    return this.exclusive(spec.instance_id, async () => {
-      const paths = await this.existing(spec.instance_id);
-      await this.stopProcess(spec.instance_id);
+    return this.guests.exclusive(spec.instance_id, async () => {
+      const paths = await this.guests.existing(spec.instance_id);
+      await this.guests.stopProcess(spec.instance_id);
       await rm(paths.disk, { force: true });
       await rm(paths.suspended, { force: true });
       await writeFile(paths.spec, `${JSON.stringify(spec, null, 2)}\n`);
       await this.launcher.prepareDisks(spec, paths);
-      return { power_state: await this.start(spec, paths), addresses: {} };
+      return { power_state: await this.guests.start(spec, paths), addresses: {} };
     });
   }
 
   /** Nova's rescue and unrescue (rescue.ts): the guest starts from a rescue disk, its root disk second; then from its root disk again. */
   async rescue(instanceId: string, rescueImage: ImageMeta): Promise<void> {
-    await this.restartWith(instanceId, (paths) => prepareRescueDisk(this.options.images, rescueImage, paths));
+    await this.guests.restartWith(instanceId, (paths) => prepareRescueDisk(this.options.images, rescueImage, paths));
   }
   async unrescue(instanceId: string): Promise<void> {
-    await this.restartWith(instanceId, removeRescueDisk);
+    await this.guests.restartWith(instanceId, removeRescueDisk);
   }
 
   async destroy(instanceId: string): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      await this.stopProcess(instanceId);
-      await rm(this.paths(instanceId).dir, { recursive: true, force: true });
-      this.lastKnown.delete(instanceId);
+    await this.guests.exclusive(instanceId, async () => {
+      await this.guests.stopProcess(instanceId);
+      await rm(this.guests.paths(instanceId).dir, { recursive: true, force: true });
+      this.guests.lastKnown.delete(instanceId);
     });
   }
 
-  async reboot(instanceId: string, type: RebootType): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      const paths = await this.existing(instanceId);
-      const state = await this.powerState(instanceId, true);
-      if (type === 'SOFT') {
-        if (state !== PowerState.RUNNING) throw new InvalidGuestState(instanceId, 'soft reboot', state);
-        const pid = (await this.pidOf(instanceId))!;
-        // As Nova's libvirt driver: ask the guest to shut down, start it again; reset it if it does not.
-        await this.qmp(instanceId, (qmp) => qmp.execute('system_powerdown'));
-        if (await waitForExit(pid, instanceId, (this.options.softRebootTimeoutSec ?? 120) * 1000)) {
-          await this.start(await this.specOf(paths), paths);
-          return;
-        }
-        this.options.log.warn('guest did not shut down for a soft reboot, resetting it', { instance_id: instanceId });
-      }
-      if (state === PowerState.RUNNING || state === PowerState.PAUSED || state === PowerState.CRASHED) {
-        await this.qmp(instanceId, async (qmp) => {
-          await qmp.execute('system_reset');
-          if (state !== PowerState.RUNNING) await qmp.execute('cont');
-        });
-        this.lastKnown.set(instanceId, PowerState.RUNNING);
-        return;
-      }
-      // A hard reboot brings up a stopped guest, and discards a suspended guest's saved state.
-      await this.stopProcess(instanceId);
-      await rm(paths.suspended, { force: true });
-      await this.start(await this.specOf(paths), paths);
-    });
+  /** Nova's power operations and suspend/resume (guest-power.ts). */
+  reboot(instanceId: string, type: RebootType): Promise<void> {
+    return this.power.reboot(instanceId, type);
   }
-
-  async powerOff(instanceId: string, timeoutSec: number): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      await this.existing(instanceId);
-      const pid = await this.pidOf(instanceId);
-      if (!pid) return;
-      const state = await this.powerState(instanceId, true);
-      if (timeoutSec > 0 && state === PowerState.RUNNING) {
-        await this.qmp(instanceId, (qmp) => qmp.execute('system_powerdown'));
-        if (await waitForExit(pid, instanceId, timeoutSec * 1000)) {
-          this.lastKnown.set(instanceId, PowerState.SHUTDOWN);
-          return;
-        }
-        this.options.log.warn(`guest did not shut down within ${timeoutSec} s, forcing it off`, { instance_id: instanceId });
-      }
-      await this.stopProcess(instanceId);
-    });
+  powerOff(instanceId: string, timeoutSec: number): Promise<void> {
+    return this.power.powerOff(instanceId, timeoutSec);
   }
-
-  async powerOn(instanceId: string): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      const paths = await this.existing(instanceId);
-      const state = await this.powerState(instanceId, true);
-      if (state === PowerState.RUNNING) return;
-      if (state !== PowerState.SHUTDOWN && state !== PowerState.CRASHED && state !== PowerState.NOSTATE) throw new InvalidGuestState(instanceId, 'power on', state);
-      await this.stopProcess(instanceId); // a crashed guest's QEMU may still be there
-      await this.start(await this.specOf(paths), paths);
-    });
+  powerOn(instanceId: string): Promise<void> {
+    return this.power.powerOn(instanceId);
   }
-
-  async pause(instanceId: string): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      await this.requireState(instanceId, 'pause', [PowerState.RUNNING]);
-      await this.qmp(instanceId, (qmp) => qmp.execute('stop'));
-      this.lastKnown.set(instanceId, PowerState.PAUSED);
-    });
+  pause(instanceId: string): Promise<void> {
+    return this.power.pause(instanceId);
   }
-
-  async unpause(instanceId: string): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      await this.requireState(instanceId, 'unpause', [PowerState.PAUSED]);
-      await this.qmp(instanceId, (qmp) => qmp.execute('cont'));
-      this.lastKnown.set(instanceId, PowerState.RUNNING);
-    });
+  unpause(instanceId: string): Promise<void> {
+    return this.power.unpause(instanceId);
   }
-
-  /**
-   * Nova's suspend (libvirt managed save): the guest's RAM and device state go to a file in its
-   * directory by a QMP migration, then QEMU exits. The file is the SUSPENDED state, so it
-   * survives agent and host restarts.
-   */
-  async suspend(instanceId: string): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      const paths = await this.existing(instanceId);
-      await this.requireState(instanceId, 'suspend', [PowerState.RUNNING, PowerState.PAUSED]);
-      const pid = (await this.pidOf(instanceId))!;
-      await rm(paths.suspended, { force: true });
-      await this.qmp(instanceId, (qmp) => saveGuestState(qmp, paths.suspended));
-      if (!(await waitForExit(pid, instanceId, this.options.quitTimeoutMs ?? 10_000))) await this.stopProcess(instanceId);
-      this.lastKnown.set(instanceId, PowerState.SUSPENDED);
-    });
+  suspend(instanceId: string): Promise<void> {
+    return this.power.suspend(instanceId);
   }
-
-  async resume(instanceId: string): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      const paths = await this.existing(instanceId);
-      await this.requireState(instanceId, 'resume', [PowerState.SUSPENDED]);
-      await this.launcher.launch(await this.specOf(paths), paths, true);
-      await waitRestored(
-        async () => (await this.qmp(instanceId, (qmp) => qmp.execute<{ status: string }>('query-status'))).status,
-        () => this.qmp(instanceId, (qmp) => qmp.execute('cont')),
-      );
-      await rm(paths.suspended, { force: true });
-      this.lastKnown.set(instanceId, PowerState.RUNNING);
-    });
+  resume(instanceId: string): Promise<void> {
+    return this.power.resume(instanceId);
   }
 
   /**
@@ -313,22 +229,22 @@ export class QemuDriver extends BaseComputeDriver {
     await this.changeNics(instanceId, 'attach interface', (nics) => [...nics.filter((n) => n.port_id !== nic.port_id), nic], async () => {
       if (this.options.networking === false) return;
       await ensureGuestTaps([nic], { runner: this.options.runner ?? execRunner, netns: this.options.netns, log: this.options.log });
-      await this.qmp(instanceId, (qmp) => plugNic(qmp, nic));
+      await this.guests.qmp(instanceId, (qmp) => plugNic(qmp, nic));
     });
   }
 
   /** The NIC leaves spec.json, then a running or paused guest has it unplugged (see nic-hotplug.ts). */
   async detachInterface(instanceId: string, portId: string): Promise<void> {
     await this.changeNics(instanceId, 'detach interface', (nics) => nics.filter((n) => n.port_id !== portId), () =>
-      this.qmp(instanceId, (qmp) => unplugNic(qmp, portId, this.options.nicUnplugTimeoutMs ?? 30_000)),
+      this.guests.qmp(instanceId, (qmp) => unplugNic(qmp, portId, this.options.nicUnplugTimeoutMs ?? 30_000)),
     );
   }
 
   /** QMP inject-nmi, as libvirt's injectNMI does it; a paused guest gets the NMI when it runs again. */
   async triggerCrashDump(instanceId: string): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      await this.requireState(instanceId, 'trigger crash dump', [PowerState.RUNNING, PowerState.PAUSED]);
-      await this.qmp(instanceId, (qmp) => qmp.execute('inject-nmi'));
+    await this.guests.exclusive(instanceId, async () => {
+      await this.guests.requireState(instanceId, 'trigger crash dump', [PowerState.RUNNING, PowerState.PAUSED]);
+      await this.guests.qmp(instanceId, (qmp) => qmp.execute('inject-nmi'));
     });
   }
 
@@ -337,14 +253,14 @@ export class QemuDriver extends BaseComputeDriver {
    * operation holds is not sampled (its QMP socket takes one client at a time): the next heartbeat will.
    */
   async getDiagnostics(instanceId: string): Promise<DriverDiagnostics> {
-    const paths = await this.existing(instanceId);
-    if (this.busy.has(instanceId)) throw new Error(`guest ${instanceId} is busy with an operation`);
-    const pid = await this.pidOf(instanceId);
-    if (!pid) throw new InvalidGuestState(instanceId, 'get diagnostics', await this.powerState(instanceId));
-    const spec = await this.specOf(paths);
+    const paths = await this.guests.existing(instanceId);
+    if (this.guests.busy.has(instanceId)) throw new Error(`guest ${instanceId} is busy with an operation`);
+    const pid = await this.guests.pidOf(instanceId);
+    if (!pid) throw new InvalidGuestState(instanceId, 'get diagnostics', await this.guests.powerState(instanceId));
+    const spec = await this.guests.specOf(paths);
     const nics = (this.options.networking ?? true) ? spec.nics : [];
     const runner = this.options.runner ?? execRunner;
-    return this.qmp(
+    return this.guests.qmp(
       instanceId,
       async (qmp) => {
         const { status } = await qmp.execute<{ status: string }>('query-status');
@@ -357,11 +273,11 @@ export class QemuDriver extends BaseComputeDriver {
   }
 
   private async changeNics(instanceId: string, operation: string, change: (nics: GuestNic[]) => GuestNic[], hotplug: () => Promise<void>): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      const paths = await this.existing(instanceId);
-      const state = await this.powerState(instanceId, true);
+    await this.guests.exclusive(instanceId, async () => {
+      const paths = await this.guests.existing(instanceId);
+      const state = await this.guests.powerState(instanceId, true);
       if (state === PowerState.SUSPENDED) throw new InvalidGuestState(instanceId, operation, state);
-      const spec = await this.specOf(paths);
+      const spec = await this.guests.specOf(paths);
       // Replaced whole (written aside, then renamed): a crash leaves the old spec or the new one.
       await writeFile(`${paths.spec}.tmp`, `${JSON.stringify({ ...spec, nics: change(spec.nics) }, null, 2)}\n`);
       await rename(`${paths.spec}.tmp`, paths.spec);
@@ -370,7 +286,7 @@ export class QemuDriver extends BaseComputeDriver {
   }
 
   async getConsoleOutput(instanceId: string, lengthLines?: number): Promise<string> {
-    const paths = await this.existing(instanceId);
+    const paths = await this.guests.existing(instanceId);
     return lastLines(await readTail(paths.console), lengthLines);
   }
 
@@ -380,16 +296,16 @@ export class QemuDriver extends BaseComputeDriver {
    */
   async snapshot(instanceId: string, imageId: string): Promise<GuestSnapshot> {
     return this.snapshots.run(() =>
-      this.exclusive(instanceId, async () => {
-        const paths = await this.existing(instanceId);
+      this.guests.exclusive(instanceId, async () => {
+        const paths = await this.guests.existing(instanceId);
         await mkdir(this.snapshotsDir, { recursive: true });
         const target = join(this.snapshotsDir, `${imageId}.qcow2`);
-        const running = (await this.powerState(instanceId, true)) === PowerState.RUNNING;
-        if (running) await this.qmp(instanceId, (qmp) => qmp.execute('stop'));
+        const running = (await this.guests.powerState(instanceId, true)) === PowerState.RUNNING;
+        if (running) await this.guests.qmp(instanceId, (qmp) => qmp.execute('stop'));
         try {
           await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', paths.disk, target]);
         } finally {
-          if (running) await this.qmp(instanceId, (qmp) => qmp.execute('cont'));
+          if (running) await this.guests.qmp(instanceId, (qmp) => qmp.execute('cont'));
         }
         const { size } = await stat(target);
         return {
@@ -407,125 +323,9 @@ export class QemuDriver extends BaseComputeDriver {
     );
   }
 
-  // --- the pieces ---
-
-  private paths(instanceId: string): InstancePaths {
-    return instancePaths(this.instancesDir, instanceId);
-  }
-
-  private async existing(instanceId: string): Promise<InstancePaths> {
-    const paths = this.paths(instanceId);
-    try {
-      await stat(paths.spec);
-    } catch {
-      throw new GuestNotFound(instanceId);
-    }
-    return paths;
-  }
-
-  private async specOf(paths: InstancePaths): Promise<GuestSpec> {
-    return GuestSpecSchema.parse(JSON.parse(await readFile(paths.spec, 'utf8')));
-  }
-
-  private async exclusive<T>(instanceId: string, task: () => Promise<T>): Promise<T> {
-    return this.ops.run(instanceId, async () => {
-      this.busy.add(instanceId);
-      try {
-        return await task();
-      } finally {
-        this.busy.delete(instanceId);
-      }
-    });
-  }
-
-  /** The pid of the guest's QEMU if it runs: from its pidfile, or (`scan`) from the process list. */
-  private async pidOf(instanceId: string, scan = false): Promise<number | undefined> {
-    const pid = await readPid(this.paths(instanceId).pidfile);
-    if (pid && (await isGuestProcess(pid, instanceId))) return pid;
-    return scan ? (await scanGuestProcesses(this.instancesDir)).get(instanceId) : undefined;
-  }
-
-  /**
-   * The guest's power state: from QMP while its QEMU runs; SUSPENDED when its saved state is
-   * there; SHUTDOWN otherwise. While an operation holds the guest (and its QMP socket, which takes
-   * one client at a time), others get the last state seen, unless `own` (the operation itself).
-   */
-  private async powerState(instanceId: string, own = false): Promise<PowerState> {
-    const paths = await this.existing(instanceId);
-    if (!own && this.busy.has(instanceId)) return this.lastKnown.get(instanceId) ?? PowerState.NOSTATE;
-    let state: PowerState;
-    if (await this.pidOf(instanceId)) {
-      try {
-        const { status } = await this.qmp(instanceId, (qmp) => qmp.execute<{ status: string }>('query-status'), 2000);
-        state = powerStateOfRunState(status);
-      } catch {
-        // Another client (`host-agent status`) may hold the socket: the process at least runs.
-        state = this.lastKnown.get(instanceId) ?? PowerState.RUNNING;
-      }
-    } else {
-      state = (await stat(paths.suspended).then(() => true, () => false)) ? PowerState.SUSPENDED : PowerState.SHUTDOWN;
-    }
-    this.lastKnown.set(instanceId, state);
-    return state;
-  }
-
-  private async requireState(instanceId: string, operation: string, allowed: PowerState[]): Promise<void> {
-    const state = await this.powerState(instanceId, true);
-    if (!allowed.includes(state)) throw new InvalidGuestState(instanceId, operation, state);
-  }
-
-  private async qmp<T>(instanceId: string, use: (client: QmpClient) => Promise<T>, timeoutMs = 10_000): Promise<T> {
-    const client = await QmpClient.connect(this.paths(instanceId).qmp, { timeoutMs, commandTimeoutMs: 60_000 });
-    try {
-      return await use(client);
-    } finally {
-      client.close();
-    }
-  }
-
-  /** The guest stopped, its disks changed, started again (a suspended state is discarded, as by a hard reboot). */
-  private async restartWith(instanceId: string, change: (paths: InstancePaths) => Promise<unknown>): Promise<void> {
-    await this.exclusive(instanceId, async () => {
-      const paths = await this.existing(instanceId);
-      await this.stopProcess(instanceId);
-      await rm(paths.suspended, { force: true });
-      await change(paths);
-      await this.start(await this.specOf(paths), paths);
-    });
-  }
-
-  /** Starts the guest's QEMU (from its rescue disk while it is in rescue) and waits until the guest runs. */
-  private async start(spec: GuestSpec, paths: InstancePaths): Promise<PowerState> {
-    const started = Date.now();
-    const pid = await this.launcher.launch(spec, paths, false, (await inRescue(paths)) ? rescueDiskOf(paths) : undefined);
-    const state = await this.powerState(spec.instance_id, true);
-    this.options.log.info('started guest QEMU', { instance_id: spec.instance_id, pid, virt_type: this.options.virtType, start_ms: Date.now() - started });
-    return state;
-  }
-
-  /** Ends the guest's QEMU: QMP quit, SIGKILL if it is still there after the timeout. */
-  private async stopProcess(instanceId: string): Promise<void> {
-    const pid = await this.pidOf(instanceId, true);
-    if (!pid) return;
-    try {
-      await this.qmp(instanceId, (qmp) => qmp.execute('quit'), 2000);
-    } catch (error) {
-      this.options.log.warn('QMP quit failed, killing QEMU', { instance_id: instanceId, error: error as Error });
-    }
-    if (!(await waitForExit(pid, instanceId, this.options.quitTimeoutMs ?? 10_000))) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // it exited between the check and the kill
-      }
-      if (!(await waitForExit(pid, instanceId, 10_000))) throw new Error(`QEMU ${pid} of guest ${instanceId} survived SIGKILL`);
-    }
-    this.lastKnown.set(instanceId, PowerState.SHUTDOWN);
-  }
-
   private async capConsoles(): Promise<void> {
     for (const id of await readdir(this.instancesDir).catch(() => [] as string[])) {
-      await capConsoleLog(this.paths(id).console).catch(() => undefined);
+      await capConsoleLog(this.guests.paths(id).console).catch(() => undefined);
     }
   }
 }
