@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../infra/local/state-dir.js';
 import { consoles } from './benchmarks/consoles.js';
 import { createLatency } from './benchmarks/create-latency.js';
+import { footprint } from './benchmarks/footprint.js';
 import { imageUpload } from './benchmarks/image-upload.js';
 import { listServers } from './benchmarks/list-servers.js';
 import { memory } from './benchmarks/memory.js';
@@ -22,7 +23,7 @@ import { requireNodeMajor } from '../shared/node-version.js';
 
 requireNodeMajor('npm run bench');
 
-const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload, network, consoles];
+const ALL: Benchmark[] = [createLatency, parallelCreates, listServers, memory, realGuests, imageUpload, network, consoles, footprint];
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = args.only ? new Set(args.only.split(',')) : undefined;
