@@ -5,6 +5,7 @@ import { imageObjectKey, type Image } from '../../../../shared/domain/image.js';
 import type { Instance } from '../../../../shared/domain/instance.js';
 import { InstanceActionName, TaskState } from '../../../../shared/domain/instance-states.js';
 import { logger } from '../../../../shared/logger.js';
+import type { HostCommand } from '../../../../shared/messages/host.js';
 import { TASK_DEADLINE_SECONDS } from '../../../../shared/store/instances.js';
 import { abortPresignedUpload, MIN_PART_SIZE, startPresignedUpload, type PresignedUpload } from '../../../../shared/storage/presigned-multipart.js';
 import { createImage as storeImage, deleteUnprotectedImage, getImage } from '../../../../shared/store/images.js';
@@ -38,7 +39,7 @@ export function snapshotPartPlan(i: Pick<Instance, 'flavor' | 'image_meta'>): { 
  * The snapshot's image record, queued until the conductor completes the upload (Nova's
  * create_image properties; `kind` sets image_type, a backup's backup_type with it).
  */
-export async function snapshotImage(req: ApiRequest, instance: Instance, name: string, kind: Record<string, string>, metadata: Record<string, string>): Promise<Image> {
+async function snapshotImage(req: ApiRequest, instance: Instance, name: string, kind: Record<string, string>, metadata: Record<string, string>): Promise<Image> {
   const base = await getImage(instance.image_ref);
   const now = new Date().toISOString();
   return {
@@ -67,48 +68,58 @@ export async function snapshotImage(req: ApiRequest, instance: Instance, name: s
   };
 }
 
-/** What a snapshot is for: a plain image (createImage) or a backup kept by rotation (createBackup). */
+/** What a snapshot is for: a plain image (createImage), a backup kept by rotation (createBackup), or a shelve. */
 export interface SnapshotKind {
-  action: typeof InstanceActionName.CREATE_IMAGE | typeof InstanceActionName.CREATE_BACKUP;
+  action: typeof InstanceActionName.CREATE_IMAGE | typeof InstanceActionName.CREATE_BACKUP | typeof InstanceActionName.SHELVE;
   taskState: TaskState;
   properties: Record<string, string>;
   backup?: { type: string; rotation: number };
+  /** Whether a lock refuses it: Nova does not check the lock for snapshots (a snapshot changes nothing), it does for shelve. */
+  lockApplies?: boolean;
+  /** The host command that takes it, from the snapshot's target: a plain `snapshot` unless given (shelve powers the guest off first). */
+  command?(target: SnapshotTarget): HostCommand;
+}
+
+/** The image a host command snapshots into and where it uploads the parts. */
+export interface SnapshotTarget {
+  request_id: string;
+  instance_id: string;
+  image_id: string;
+  upload: { part_size: number; part_urls: string[] };
 }
 
 /**
  * Starts a snapshot of the server into a new image. The image is created queued and its
  * multipart upload started here; the host uploads the parts to presigned URLs and the conductor
  * completes the upload and activates the image. Anything that fails before the command is sent
- * removes the image and aborts the upload again. Returns the new image's id.
+ * removes the image and aborts the upload again. `name` may be made from the server (a shelve's).
+ * Returns the new image's id.
  */
-export async function snapshotServer(req: ApiRequest, name: string, metadata: Record<string, string>, kind: SnapshotKind): Promise<string> {
+export async function snapshotServer(req: ApiRequest, name: string | ((i: Instance) => string), metadata: Record<string, string>, kind: SnapshotKind): Promise<string> {
   const instance = await loadInstance(req);
-  // Nova does not check the lock for snapshots: a lock guards against changes, a snapshot changes nothing.
-  checkActionAllowed(req, instance, kind.action, kind.action, false);
+  const lockApplies = kind.lockApplies ?? false;
+  checkActionAllowed(req, instance, kind.action, kind.action, lockApplies);
   checkHasHost(instance);
 
-  const image = await snapshotImage(req, instance, name, kind.properties, metadata);
+  const image = await snapshotImage(req, instance, typeof name === 'string' ? name : name(instance), kind.properties, metadata);
   await storeImage(image);
   const bucket = config().IMAGE_BUCKET;
   let upload: PresignedUpload | undefined;
   try {
     const plan = snapshotPartPlan(instance);
-    upload = await startPresignedUpload(bucket, imageObjectKey(image.id), { ...plan, expiresInSeconds: TASK_DEADLINE_SECONDS.image_snapshot });
+    // The part URLs last as long as the task may.
+    upload = await startPresignedUpload(bucket, imageObjectKey(image.id), { ...plan, expiresInSeconds: TASK_DEADLINE_SECONDS[kind.taskState] });
     const { uploadId, partSize, partUrls } = upload;
     await startGuestTask(req, {
       action: kind.action,
       rule: kind.action,
       taskState: kind.taskState,
-      lockApplies: false,
+      lockApplies,
       snapshot: { image_id: image.id, upload_id: uploadId, ...(kind.backup ? { backup: kind.backup } : {}) },
-      command: (i, requestId) => ({
-        type: 'snapshot',
-        request_id: requestId,
-        instance_id: i.id,
-        image_id: image.id,
-        upload: { part_size: partSize, part_urls: partUrls },
-        action: kind.action,
-      }),
+      command: (i, requestId) => {
+        const target = { request_id: requestId, instance_id: i.id, image_id: image.id, upload: { part_size: partSize, part_urls: partUrls } };
+        return kind.command?.(target) ?? { type: 'snapshot', ...target, action: kind.action as typeof InstanceActionName.CREATE_IMAGE | typeof InstanceActionName.CREATE_BACKUP };
+      },
     });
   } catch (error) {
     if (upload) await abortPresignedUpload(bucket, imageObjectKey(image.id), upload.uploadId).catch((e) => logger.warn('could not abort snapshot upload', { error: e as Error }));
