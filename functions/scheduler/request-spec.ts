@@ -1,6 +1,7 @@
 import type { Instance } from '../../shared/domain/instance.js';
 import type { GroupPlacement } from '../../shared/domain/server-group.js';
-import { diskOf } from '../../shared/store/instances.js';
+import { diskOf, getInstance } from '../../shared/store/instances.js';
+import { getServerGroup, readPlacement } from '../../shared/store/server-groups.js';
 
 /** What the scheduler needs to know about the instance it places (Nova's RequestSpec). */
 export interface RequestSpec {
@@ -46,4 +47,16 @@ export async function requestSpecOf(i: Instance, group: GroupPlacement | undefin
     forcedHost: i.forced_host,
     requestedHost: i.requested_host ?? null,
   };
+}
+
+/** The request spec of an instance as stored: its server group's placement and the hosts its hints name, read from the table. */
+export async function storedRequestSpec(i: Instance): Promise<RequestSpec> {
+  const group = i.server_group_id ? await getServerGroup(i.server_group_id) : undefined;
+  return requestSpecOf(i, group && (await readPlacement(group)), hostsOfInstances);
+}
+
+/** The hosts the named servers hold claims on (servers not placed, or gone, hold none). */
+async function hostsOfInstances(ids: string[]): Promise<string[]> {
+  const instances = await Promise.all(ids.map((id) => getInstance(id)));
+  return [...new Set(instances.flatMap((i) => (i?.claimed_host ? [i.claimed_host] : [])))];
 }

@@ -1,4 +1,3 @@
-import { config } from '../../shared/config.js';
 import type { Instance } from '../../shared/domain/instance.js';
 import { ACTION_EVENTS, InstanceActionName, TaskState, VmState } from '../../shared/domain/instance-states.js';
 import { finishEvent } from '../../shared/store/instance-actions.js';
@@ -8,14 +7,11 @@ import { sendMessage } from '../../shared/messages/send.js';
 import { bindDevicePorts } from '../../shared/network-plan/sync.js';
 import { HostCommandSchema } from '../../shared/messages/host.js';
 import type { BuildRequestSchema } from '../../shared/messages/scheduler.js';
-import { getHost, listHosts } from '../../shared/store/hosts.js';
+import { getHost } from '../../shared/store/hosts.js';
 import { getInstance, updateInstance } from '../../shared/store/instances.js';
-import { listAggregates } from '../../shared/store/aggregates.js';
-import { getServerGroup, readPlacement } from '../../shared/store/server-groups.js';
-import { withAggregateRatios } from './allocation-ratios.js';
 import { claimHost } from './claim.js';
-import { requestSpecOf } from './request-spec.js';
-import { noValidHostMessage, selectHosts } from './select-hosts.js';
+import { storedRequestSpec } from './request-spec.js';
+import { noValidHostMessage, selectStoredHosts } from './select-hosts.js';
 import type { z } from 'zod';
 
 /** Claims lost to a parallel claim that filled the chosen host before trying the next (Nova: 3). */
@@ -41,18 +37,13 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
     if (instance.task_state !== TaskState.SCHEDULING && !isUnshelving(instance)) {
       return logger.info('instance is no longer waiting for a host', { instance_id: instance.id, task_state: instance.task_state });
     }
-    const group = instance.server_group_id ? await getServerGroup(instance.server_group_id) : undefined;
-    const spec = await requestSpecOf(instance, group && (await readPlacement(group)), hostsOfInstances);
+    const spec = await storedRequestSpec(instance);
     // As Nova's unshelve (reset_forced_destinations): a boot's forced host does not bind later moves.
     if (isUnshelving(instance)) spec.forcedHost = null;
-    const [stored, aggregates] = await Promise.all([listHosts(), listAggregates()]);
-    // Filters and weighers see each host's capacity under its aggregates' allocation ratios.
-    const hosts = stored.map((h) => withAggregateRatios(h, aggregates));
-    const selection = selectHosts(hosts, spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME, aggregates });
-    const best = selection.hosts[0];
+    const { selection, best, aggregates } = await selectStoredHosts(spec);
     if (!best) return failNoValidHost(instance, noValidHostMessage(selection), msg.request_id);
 
-    const result = await claimHost(stored.find((h) => h.host === best.host)!, instance, spec, aggregates);
+    const result = await claimHost(best, instance, spec, aggregates);
     if (result === 'claimed') {
       logger.info('claimed resources on host', { instance_id: instance.id, host: best.host, attempt });
       instance = (await getInstance(instance.id))!;
@@ -66,12 +57,6 @@ export async function scheduleInstance(msg: z.infer<typeof BuildRequestSchema>):
     instance = fresh;
   }
   await failNoValidHost(instance, `No valid host was found. Lost the claim race ${lostRoom + lostToGroup} times.`, msg.request_id);
-}
-
-/** The hosts the named servers hold claims on (servers not placed, or gone, hold none). */
-async function hostsOfInstances(ids: string[]): Promise<string[]> {
-  const instances = await Promise.all(ids.map((id) => getInstance(id)));
-  return [...new Set(instances.flatMap((i) => (i?.claimed_host ? [i.claimed_host] : [])))];
 }
 
 async function sendSpawn(instance: Instance, requestId: string): Promise<void> {

@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { config } from '../../shared/config.js';
 import { TaskState } from '../../shared/domain/instance-states.js';
 import type { Migration } from '../../shared/domain/migration.js';
 import { logger } from '../../shared/logger.js';
@@ -7,18 +6,17 @@ import type { MoveRequestSchema } from '../../shared/messages/scheduler.js';
 import { sendResizeInstance, type MovingInstance } from '../../shared/moves/move-commands.js';
 import { finishMoveEvent, moveActionOf } from '../../shared/moves/move-events.js';
 import { rollBackMove } from '../../shared/moves/move-transitions.js';
-import { aggregateUnchanged, listAggregates } from '../../shared/store/aggregates.js';
-import { listHosts } from '../../shared/store/hosts.js';
+import { aggregateUnchanged } from '../../shared/store/aggregates.js';
 import { deadlineFor, diskOf, getInstance, versionedUpdate, writeTransaction } from '../../shared/store/instances.js';
 import { getMigration, migrationUpdate } from '../../shared/store/migrations.js';
-import { getServerGroup, placementClaimItems, readPlacement } from '../../shared/store/server-groups.js';
+import { placementClaimItems } from '../../shared/store/server-groups.js';
 import { cancelledIndexes, isConditionFailure } from '../../shared/store/table.js';
 import type { Host } from '../../shared/domain/host.js';
 import type { Aggregate } from '../../shared/domain/aggregate.js';
-import { ratioAggregatesOf, withAggregateRatios } from './allocation-ratios.js';
+import { ratioAggregatesOf } from './allocation-ratios.js';
 import { hostClaimUpdate } from './claim.js';
-import { requestSpecOf, type RequestSpec } from './request-spec.js';
-import { noValidHostMessage, selectHosts } from './select-hosts.js';
+import { storedRequestSpec, type RequestSpec } from './request-spec.js';
+import { noValidHostMessage, selectStoredHosts } from './select-hosts.js';
 import { CLAIM_ATTEMPTS, GROUP_CLAIM_ATTEMPTS } from './schedule-instance.js';
 
 type MoveRequest = z.infer<typeof MoveRequestSchema>;
@@ -42,12 +40,9 @@ export async function scheduleMove(msg: MoveRequest): Promise<void> {
     if (instance.task_state !== TaskState.RESIZE_PREP) return logger.info('move is no longer waiting for a host', { task_state: instance.task_state });
 
     const spec = await moveSpecOf(moving, migration);
-    const [stored, aggregates] = await Promise.all([listHosts(), listAggregates()]);
-    const hosts = stored.map((h) => withAggregateRatios(h, aggregates));
-    const selection = selectHosts(hosts, spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME, aggregates });
-    const best = selection.hosts[0];
+    const { selection, best, aggregates } = await selectStoredHosts(spec);
     if (!best) return failNoValidHost(moving, migration, noValidHostMessage(selection));
-    const result = await claimMoveHost(stored.find((h) => h.host === best.host)!, moving, migration, spec, aggregates);
+    const result = await claimMoveHost(best, moving, migration, spec, aggregates);
     if (result === 'claimed') {
       logger.info('claimed the move destination', { instance_id: instance.id, host: best.host, migration_id: migration.uuid });
       const placed = (await getInstance(instance.id)) as MovingInstance;
@@ -62,8 +57,7 @@ export async function scheduleMove(msg: MoveRequest): Promise<void> {
 
 /** The request spec of a move: the instance's, with the new flavor, its pinned zone only, and the hosts it may not go to. */
 async function moveSpecOf(i: MovingInstance, m: Migration): Promise<RequestSpec> {
-  const group = i.server_group_id ? await getServerGroup(i.server_group_id) : undefined;
-  const spec = await requestSpecOf(i, group && (await readPlacement(group)), hostsOfInstances);
+  const spec = await storedRequestSpec(i);
   const flavor = i.move.new_flavor;
   return {
     ...spec,
@@ -78,11 +72,6 @@ async function moveSpecOf(i: MovingInstance, m: Migration): Promise<RequestSpec>
     forcedHost: null,
     requestedHost: m.requested_host,
   };
-}
-
-async function hostsOfInstances(ids: string[]): Promise<string[]> {
-  const instances = await Promise.all(ids.map((id) => getInstance(id)));
-  return [...new Set(instances.flatMap((i) => (i?.claimed_host ? [i.claimed_host] : [])))];
 }
 
 type MoveClaim = 'claimed' | 'host-full' | 'instance-changed' | 'group-policy';

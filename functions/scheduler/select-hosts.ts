@@ -1,4 +1,9 @@
+import { config } from '../../shared/config.js';
+import type { Aggregate } from '../../shared/domain/aggregate.js';
 import type { Host } from '../../shared/domain/host.js';
+import { listAggregates } from '../../shared/store/aggregates.js';
+import { listHosts } from '../../shared/store/hosts.js';
+import { withAggregateRatios } from './allocation-ratios.js';
 import { enabledFilters } from './filters/index.js';
 import type { FilterContext, HostFilter } from './filters/host-filter.js';
 import type { RequestSpec } from './request-spec.js';
@@ -22,6 +27,18 @@ export function selectHosts(all: Host[], spec: RequestSpec, ctx: FilterContext, 
     remaining = passed;
   }
   return { hosts: weighHosts(remaining, spec), rejections, considered: all.length };
+}
+
+/**
+ * The hosts in the table filtered and weighed for the spec, each seen with its capacity under its
+ * aggregates' allocation ratios; `best` is the stored record of the first (the one to claim on).
+ */
+export async function selectStoredHosts(spec: RequestSpec): Promise<{ selection: Selection; best?: Host; aggregates: Aggregate[] }> {
+  const [stored, aggregates] = await Promise.all([listHosts(), listAggregates()]);
+  const hosts = stored.map((h) => withAggregateRatios(h, aggregates));
+  const selection = selectHosts(hosts, spec, { now: Date.now(), serviceDownTime: config().SERVICE_DOWN_TIME, aggregates });
+  const first = selection.hosts[0];
+  return { selection, aggregates, best: first && stored.find((h) => h.host === first.host) };
 }
 
 /** Nova's NoValidHost message, with how many hosts each filter turned away. */
