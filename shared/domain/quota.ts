@@ -37,6 +37,13 @@ export type QuotaLimits = z.infer<typeof QuotaLimitsSchema>;
 /** A limit as a condition can use it: unlimited as a number no usage reaches. */
 export const enforceable = (limit: number) => (limit < 0 ? Number.MAX_SAFE_INTEGER : limit);
 
+/** The cores and RAM a server's flavor grows by from `from` to `to` (nothing where it shrinks): what a resize up adds to its quota (Nova's upsize_quota_delta). */
+export const flavorGrowth = (from: { vcpus: number; ram: number }, to: { vcpus: number; ram: number }): QuotaUsage => ({
+  instances: 0,
+  cores: Math.max(0, to.vcpus - from.vcpus),
+  ram: Math.max(0, to.ram - from.ram),
+});
+
 /** The limits a server counts against (instances, cores, ram), unlimited ones as a bound no count reaches. */
 export const serverLimits = (l: ComputeLimits) => ({ instances: enforceable(l.instances), cores: enforceable(l.cores), ram: enforceable(l.ram) });
 

@@ -2,11 +2,11 @@ import type { FlavorSnapshot, Instance } from '../domain/instance.js';
 import { PowerState, VmState } from '../domain/instance-states.js';
 import type { Migration, MigrationStatus } from '../domain/migration.js';
 import { zoneOf } from '../domain/host.js';
+import { flavorGrowth } from '../domain/quota.js';
 import { getHost } from '../store/hosts.js';
 import { keys } from '../store/keys.js';
 import { migrationUpdate } from '../store/migrations.js';
-import { placementReleaseItems } from '../store/server-groups.js';
-import { hostClaimRelease, transact, versionedUpdate, type InstanceChanges } from '../store/instances.js';
+import { claimOnHostRelease, hostClaimRelease, transact, versionedUpdate, type InstanceChanges } from '../store/instances.js';
 import { tableName, type TransactItem } from '../store/table.js';
 import type { MovingInstance } from './move-commands.js';
 
@@ -19,8 +19,7 @@ import type { MovingInstance } from './move-commands.js';
 
 /** The quota a move held above `kept` (it held the larger of both flavors), given back. */
 function quotaGiveBack(i: Instance, kept: FlavorSnapshot, other: FlavorSnapshot): TransactItem[] {
-  const cores = Math.max(0, other.vcpus - kept.vcpus);
-  const ram = Math.max(0, other.ram - kept.ram);
+  const { cores, ram } = flavorGrowth(kept, other);
   if (!cores && !ram) return [];
   const release = { UpdateExpression: 'ADD cores :c, ram :r', ExpressionAttributeValues: { ':c': -cores, ':r': -ram } };
   return [
@@ -31,7 +30,7 @@ function quotaGiveBack(i: Instance, kept: FlavorSnapshot, other: FlavorSnapshot)
 
 /** One claim of the move given back: the host's usage, and the group placement when the claim was on a host of its own. */
 function claimGiveBack(i: Instance, host: string, flavor: FlavorSnapshot, keptHost: string): TransactItem[] {
-  return [...(host !== keptHost ? placementReleaseItems({ ...i, claimed_host: host }) : []), hostClaimRelease(host, flavor)];
+  return host !== keptHost ? claimOnHostRelease(i, host, flavor) : [hostClaimRelease(host, flavor)];
 }
 
 const zoneOfHost = async (host: string, fallback: string | null) => {

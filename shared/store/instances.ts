@@ -152,11 +152,16 @@ export function quotaRelease(i: Instance): TransactItem[] {
 export function claimRelease(i: Instance): TransactItem[] {
   // A move's second claim (store/migrations.ts) goes with the instance's own.
   const other = i.move?.other_claim;
-  if (!i.claimed_host) return other ? [...placementReleaseItems({ ...i, claimed_host: other.host }), hostClaimRelease(other.host, other.flavor)] : [];
+  const otherRelease = other ? claimOnHostRelease(i, other.host, other.flavor) : [];
+  if (!i.claimed_host) return otherRelease;
   // Both claims on one host (a resize to the same host) are one update: a transaction touches an item once.
   if (other?.host === i.claimed_host) return [...placementReleaseItems(i), hostClaimRelease(i.claimed_host, i.flavor, other.flavor)];
-  const otherRelease = other ? [...placementReleaseItems({ ...i, claimed_host: other.host }), hostClaimRelease(other.host, other.flavor)] : [];
-  return [...placementReleaseItems(i), hostClaimRelease(i.claimed_host, i.flavor), ...otherRelease];
+  return [...claimOnHostRelease(i, i.claimed_host, i.flavor), ...otherRelease];
+}
+
+/** The release of one claim of the instance: of `flavor` on `host`, with its server group place there. */
+export function claimOnHostRelease(i: Instance, host: string, flavor: Instance['flavor']): TransactItem[] {
+  return [...placementReleaseItems({ ...i, claimed_host: host }), hostClaimRelease(host, flavor)];
 }
 
 /** The release of claims of these flavors (one each) on a host. */

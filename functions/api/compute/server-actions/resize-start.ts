@@ -3,7 +3,7 @@ import { config } from '../../../../shared/config.js';
 import type { FlavorSnapshot, Instance, Move } from '../../../../shared/domain/instance.js';
 import { InstanceActionName, TaskState, VmState } from '../../../../shared/domain/instance-states.js';
 import type { Migration } from '../../../../shared/domain/migration.js';
-import { serverLimits, type QuotaUsage } from '../../../../shared/domain/quota.js';
+import { flavorGrowth, serverLimits, type QuotaUsage } from '../../../../shared/domain/quota.js';
 import { Conflict, QuotaExceeded } from '../../../../shared/errors.js';
 import { SchedulerMessageSchema } from '../../../../shared/messages/scheduler.js';
 import { sendMessage } from '../../../../shared/messages/send.js';
@@ -26,9 +26,6 @@ export interface MoveRequest {
   /** Checks on the instance as read (its host against the requested one, say). */
   check?(i: Instance): void | Promise<void>;
 }
-
-/** The cores and RAM a resize up adds (Nova's upsize_quota_delta): the move holds the larger flavor until it ends. */
-const upsize = (from: FlavorSnapshot, to: FlavorSnapshot): QuotaUsage => ({ instances: 0, cores: Math.max(0, to.vcpus - from.vcpus), ram: Math.max(0, to.ram - from.ram) });
 
 /**
  * The API half of resize and cold migrate (Nova's compute API resize): in one conditional
@@ -78,7 +75,8 @@ export async function startMove(req: ApiRequest, request: MoveRequest): Promise<
     };
     const changes = { task_state: TaskState.RESIZE_PREP, task_deadline: deadlineFor(TaskState.RESIZE_PREP), move, fault: null };
     const action = newAction({ instanceId: instance.id, action: request.action, requestId: req.requestId, userId: req.auth.user_id, projectId: req.auth.project_id }, now);
-    const want = upsize(instance.flavor, newFlavor);
+    // The move holds the larger flavor until it ends.
+    const want = flavorGrowth(instance.flavor, newFlavor);
     const limits = want.cores || want.ram ? { project: serverLimits(await projectLimits(instance.project_id)), user: serverLimits(await userLimits(instance.project_id, instance.user_id)) } : undefined;
     const quota = limits ? [usageUpdate(keys.quotaUsage(instance.project_id), want, limits.project), usageUpdate(keys.userQuotaUsage(instance.project_id, instance.user_id), want, limits.user)] : [];
     try {
