@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_BUNDLE } from '../../host-agent/build/build-agent.js';
@@ -7,16 +7,10 @@ import { freePort } from '../../infra/local/emulators.js';
 import { stopProcess, waitForCloudInfo } from '../../infra/local/launch.js';
 import { repoRoot } from '../../infra/local/state-dir.js';
 import { sleep } from '../client.js';
-import { processMemory } from '../process-memory.js';
+import { processMemory, processTree } from '../process-memory.js';
 import type { Benchmark, BenchResult } from '../result.js';
 
 const IDLE_MS = 30_000;
-
-interface TreeProcess {
-  pid: number;
-  rss_mb: number;
-  command: string;
-}
 
 /**
  * Benchmark 18: what `npm start` costs a machine once it is up (one host, fake driver): every
@@ -101,31 +95,4 @@ async function agentEnvironment(cloudPid: number): Promise<Record<string, string
   if (!agent) throw new Error(`no host agent under the cloud's process ${cloudPid}`);
   const environ = readFileSync(`/proc/${agent.pid}/environ`, 'utf8').split('\0');
   return Object.fromEntries(environ.filter((kv) => kv.startsWith('AWS_')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-}
-
-/** A process and all its descendants, with their RSS and command lines. */
-function processTree(root: number): TreeProcess[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      /* gone while we looked */
-    }
-  }
-  const out: TreeProcess[] = [];
-  const visit = (pid: number) => {
-    try {
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      out.push({ pid, rss_mb: processMemory(pid).rss_mb, command });
-    } catch {
-      return;
-    }
-    for (const child of children.get(pid) ?? []) visit(child);
-  };
-  visit(root);
-  return out;
 }

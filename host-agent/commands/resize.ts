@@ -7,6 +7,8 @@ import type {
   RevertResizeCommandSchema,
 } from '../../shared/messages/host.js';
 import { PowerState } from '../../shared/domain/instance-states.js';
+import type { GuestSpec } from '../../shared/messages/host.js';
+import type { SpawnedGuest } from '../drivers/driver.js';
 import { currentPowerState, type CommandContext } from './context.js';
 import { runMoveStep } from './migration-report.js';
 
@@ -38,9 +40,7 @@ export function handleFinishResize(command: z.infer<typeof FinishResizeCommandSc
   return runMoveStep(command, ctx, 'finished', async () => {
     if (ctx.state.guest(id)?.phase === 'built') return ctx.log.info('guest built here already');
     try {
-      const guest = await ctx.driver.finishMigration(command.guest, command.power_on);
-      const now = new Date().toISOString();
-      await ctx.state.putGuest({ instance_id: id, request_id: command.request_id, phase: 'built', power_state: guest.power_state, spec: command.guest, created_at: now, updated_at: now });
+      await recordBuilt(ctx, command, await ctx.driver.finishMigration(command.guest, command.power_on));
     } catch (error) {
       // Whatever it built goes; a copy set aside on this host (a same-host resize) is not the driver's guest and stays.
       await ctx.driver.destroy(id);
@@ -75,12 +75,16 @@ export function handleFinishRevertResize(command: z.infer<typeof FinishRevertRes
   return runMoveStep(command, ctx, 'reverted', async () => {
     if (await ctx.driver.hasMigrationCopy(id)) {
       if (ctx.state.guest(id)) await ctx.driver.destroy(id);
-      const guest = await ctx.driver.finishRevertMigration(command.guest, command.power_on);
-      const now = new Date().toISOString();
-      await ctx.state.putGuest({ instance_id: id, request_id: command.request_id, phase: 'built', power_state: guest.power_state, spec: command.guest, created_at: now, updated_at: now });
+      await recordBuilt(ctx, command, await ctx.driver.finishRevertMigration(command.guest, command.power_on));
       return;
     }
     if (ctx.state.guest(id)?.phase !== 'built') throw new Error(`no copy of guest ${id} is kept on this host`);
     if (command.power_on && (await currentPowerState(ctx.driver, id)) === PowerState.SHUTDOWN) await ctx.driver.powerOn(id);
   });
+}
+
+/** The guest a move built (or brought back) is this host's again, recorded as built with the command's spec. */
+async function recordBuilt(ctx: CommandContext, command: { instance_id: string; request_id: string; guest: GuestSpec }, guest: SpawnedGuest): Promise<void> {
+  const now = new Date().toISOString();
+  await ctx.state.putGuest({ instance_id: command.instance_id, request_id: command.request_id, phase: 'built', power_state: guest.power_state, spec: command.guest, created_at: now, updated_at: now });
 }

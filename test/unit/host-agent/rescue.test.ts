@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PowerState } from '../../../shared/domain/instance-states.js';
 import { HostCommandSchema } from '../../../shared/messages/host.js';
 import { dispatchCommand } from '../../../host-agent/commands/dispatch.js';
-import { handleSpawn } from '../../../host-agent/commands/spawn.js';
-import { FakeDriver } from '../../../host-agent/drivers/fake.js';
-import { commandContext, fakeInventory, guestSpec, type TestContext } from './support.js';
+import { commandContext, withSpawnedGuest, type TestContext } from './support.js';
 
 const rescueImage = { id: 'b5e7f9f5-d6d7-49f8-9e53-02debee4f53b', disk_format: 'qcow2', size: null, virtual_size: null, os_hash_algo: null, os_hash_value: null };
 const rescue = (ctx: TestContext, instance_id: string, request_id = 'req-rescue') =>
@@ -12,18 +10,9 @@ const rescue = (ctx: TestContext, instance_id: string, request_id = 'req-rescue'
 const unrescue = (ctx: TestContext, instance_id: string, request_id = 'req-unrescue') =>
   dispatchCommand(HostCommandSchema.parse({ type: 'unrescue', request_id, instance_id }), ctx);
 
-async function withGuest() {
-  const driver = new FakeDriver({ inventory: fakeInventory });
-  const ctx = await commandContext({ driver });
-  const guest = guestSpec();
-  await handleSpawn({ type: 'spawn', request_id: 'req-spawn', guest }, ctx);
-  ctx.sink.reports.length = 0;
-  return { ctx, driver, id: guest.instance_id };
-}
-
 describe('rescue and unrescue on the host', () => {
   it('rescues on the rescue image (running), once per request, and unrescues (running)', async () => {
-    const { ctx, driver, id } = await withGuest();
+    const { ctx, driver, id } = await withSpawnedGuest();
     await rescue(ctx, id);
     expect(driver.rescueImageOf(id)).toBe(rescueImage.id);
     await rescue(ctx, id); // delivered twice
@@ -38,7 +27,7 @@ describe('rescue and unrescue on the host', () => {
   });
 
   it('a stopped guest is rescued running; a guest this host lacks is an action_failed', async () => {
-    const { ctx, driver, id } = await withGuest();
+    const { ctx, driver, id } = await withSpawnedGuest();
     await driver.powerOff(id, 0);
     await rescue(ctx, id);
     expect((await driver.getInfo(id)).power_state).toBe(PowerState.RUNNING);

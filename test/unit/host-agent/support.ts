@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ConductorMessageSchema, type ConductorMessage } from '../../../shared/messages/conductor.js';
 import type { GuestSpec } from '../../../shared/messages/host.js';
 import type { CommandContext } from '../../../host-agent/commands/context.js';
+import { handleSpawn } from '../../../host-agent/commands/spawn.js';
 import { KeyedLock, Semaphore } from '../../../host-agent/concurrency.js';
 import type { ComputeDriver } from '../../../host-agent/drivers/driver.js';
 import { FakeDriver } from '../../../host-agent/drivers/fake.js';
@@ -73,4 +74,13 @@ export async function commandContext(options: { dir?: string; driver?: ComputeDr
     guestLocks: new KeyedLock(),
     log: silentLogger(),
   };
+}
+
+/** A command context with one guest spawned on `driver` (a fake one by default), its reports cleared. */
+export async function withSpawnedGuest<D extends ComputeDriver = FakeDriver>(driver: D = new FakeDriver({ inventory: fakeInventory }) as unknown as D) {
+  const ctx = await commandContext({ driver });
+  const guest = guestSpec();
+  await handleSpawn({ type: 'spawn', request_id: 'req-spawn', guest }, ctx);
+  ctx.sink.reports.length = 0;
+  return { ctx, driver, guest, id: guest.instance_id };
 }

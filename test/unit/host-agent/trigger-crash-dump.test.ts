@@ -2,26 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { PowerState } from '../../../shared/domain/instance-states.js';
 import { HostCommandSchema } from '../../../shared/messages/host.js';
 import { dispatchCommand } from '../../../host-agent/commands/dispatch.js';
-import { handleSpawn } from '../../../host-agent/commands/spawn.js';
 import { BaseComputeDriver, NotSupportedByDriver } from '../../../host-agent/drivers/driver.js';
-import { FakeDriver } from '../../../host-agent/drivers/fake.js';
-import { commandContext, fakeInventory, guestSpec, type TestContext } from './support.js';
+import { commandContext, fakeInventory, withSpawnedGuest, type TestContext } from './support.js';
 
 const dump = (ctx: TestContext, instance_id: string, request_id = 'req-dump') =>
   dispatchCommand(HostCommandSchema.parse({ type: 'trigger_crash_dump', request_id, instance_id }), ctx);
 
-async function withGuest() {
-  const driver = new FakeDriver({ inventory: fakeInventory });
-  const ctx = await commandContext({ driver });
-  const guest = guestSpec();
-  await handleSpawn({ type: 'spawn', request_id: 'req-spawn', guest }, ctx);
-  ctx.sink.reports.length = 0;
-  return { ctx, driver, id: guest.instance_id };
-}
-
 describe('trigger_crash_dump on the host', () => {
   it('injects an NMI and reports action_done; the guest keeps running', async () => {
-    const { ctx, driver, id } = await withGuest();
+    const { ctx, driver, id } = await withSpawnedGuest();
     await dump(ctx, id);
     expect(driver.nmisOf(id)).toBe(1);
     expect(await driver.getConsoleOutput(id, 1)).toBe('fake: NMI injected (trigger_crash_dump)\n');
@@ -31,7 +20,7 @@ describe('trigger_crash_dump on the host', () => {
   });
 
   it('a paused guest takes it too', async () => {
-    const { ctx, driver, id } = await withGuest();
+    const { ctx, driver, id } = await withSpawnedGuest();
     await driver.pause(id);
     await dump(ctx, id);
     expect(driver.nmisOf(id)).toBe(1);
@@ -39,7 +28,7 @@ describe('trigger_crash_dump on the host', () => {
   });
 
   it('a stopped guest, or one this host does not have, is an action_failed with the reason', async () => {
-    const { ctx, driver, id } = await withGuest();
+    const { ctx, driver, id } = await withSpawnedGuest();
     await driver.powerOff(id, 0);
     await dump(ctx, id);
     expect(driver.nmisOf(id)).toBe(0);
